@@ -1,0 +1,26 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_data_path(*parts: str) -> Path:
+    """Path under ``../shared/data``; skips when absent, fails in CI (where it must exist)."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{path} is missing in CI, where ../shared/data must be present.")
+        pytest.skip(f"{path} is absent (../shared/data is not part of the project).")
+    return path
+
+
+@pytest.fixture
+def shared_data():
+    """The ``shared_data_path`` helper as a fixture."""
+    return shared_data_path
