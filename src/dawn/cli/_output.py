@@ -1,0 +1,79 @@
+"""Printing for the CLI: rich tables for people, JSON for machines, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from dawn.errors import DawnError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def run_cli(app) -> None:
+    """Run the typer app; a DawnError prints its message and exits with status 2."""
+    try:
+        app(standalone_mode=False)
+    except DawnError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except Exception as exc:  # typer/click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON types from numpy / pandas values (NaN → None)."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return [to_jsonable(r) for r in value.reset_index().to_dict(orient="records")]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(to_jsonable(payload), indent=2) + "\n")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.3f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def print_frame(df: pd.DataFrame, title: str | None = None) -> None:
+    """A DataFrame (index included) as a rich table."""
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column(str(df.index.name or ""), style="cyan", no_wrap=True)
+    for col in df.columns:
+        numeric = pd.api.types.is_numeric_dtype(df[col])
+        table.add_column(str(col), justify="right" if numeric else "left")
+    for idx, row in df.iterrows():
+        table.add_row(str(idx), *(_cell(v) for v in row.tolist()))
+    console.print(table)
