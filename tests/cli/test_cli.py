@@ -1,0 +1,101 @@
+"""The command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+
+def dawn(*args, cwd=None):
+    """Run the real `dawn` entry point in a subprocess; return (exit code, stdout, stderr)."""
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-m", "dawn", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def demo_json(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo") / "proj"
+    code, out, err = dawn("demo", str(folder), "--rows", "2000", "--json")
+    assert code == 0, err
+    return folder, json.loads(out)
+
+
+def test_demo_writes_a_project_and_reports_imperfect_lfs(demo_json):
+    folder, report = demo_json
+    assert (folder / "dawn.toml").is_file() and (folder / "lfs.py").is_file()
+    assert (folder / "comments.csv").is_file() and (folder / ".dawn").is_dir()
+    assert report["rows"] == 2000 and report["classes"] == ["ham", "spam"]
+    lfs = {row["lf"]: row for row in report["lfs"]}
+    assert len(lfs) == 9
+    accs = [row["Emp. Acc."] for row in lfs.values()]
+    # realistic rules of thumb: useful but imperfect, overlapping and conflicting
+    assert min(accs) >= 0.5 and max(accs) <= 0.999
+    assert sum(0.6 <= a <= 0.95 for a in accs) >= 4
+    assert any(row["Conflicts"] > 0 for row in lfs.values())
+    assert 0.5 < report["label_coverage"] < 1.0
+    assert all(0 < row["Coverage"] < 1 for row in lfs.values())
+
+
+def test_demo_prints_a_table_for_people(tmp_path):
+    code, out, err = dawn("demo", str(tmp_path / "p"), "--rows", "500")
+    assert code == 0, err
+    assert "promo_channel" in out and "label coverage" in out and "Next:" in out
+
+
+def test_label_command_with_the_app_file_in_the_folder(demo_json):
+    folder, report = demo_json
+    code, out, err = dawn("label", "--json", cwd=folder)
+    assert code == 0, err
+    again = json.loads(out)
+    assert again["lfs"] == report["lfs"]
+
+
+def test_label_command_with_a_python_file_and_classes(tmp_path):
+    pd.DataFrame({"text": ["win a free prize", "nice song", "FREE!!!", "hello"],
+                  "label": ["spam", "ham", "spam", "ham"]}).to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "lfs.py").write_text(
+        "from dawn.label import keyword_lf, labeling_function\n"
+        "classes = ['ham', 'spam']\n"
+        "free = keyword_lf('free', ['free', 'prize'], 'spam')\n"
+        "@labeling_function()\n"
+        "def polite(x):\n    return 'ham' if 'song' in x.text else -1\n"
+    )
+    code, out, err = dawn("label", str(tmp_path / "d.csv"), "--lfs", str(tmp_path / "lfs.py"),
+                          "--gold", "label", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    rows = {r["lf"]: r for r in report["lfs"]}
+    assert set(rows) == {"free", "polite"}
+    assert rows["free"]["Coverage"] == 0.5 and rows["free"]["Emp. Acc."] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["label", "missing.csv", "--lfs", "lfs.py"], "missing.csv"),
+        (["label", "d.csv", "--lfs", "rules.txt"], ".py file"),
+        (["label", "d.csv", "--lfs", "lfs.py", "--gold", "lable"], "Did you mean 'label'"),
+        (["label", "d.csv", "--lfs", "lfs.py", "--backend", "gpu"], "backend='gpu'"),
+        (["label", "d.csv"], "dawn.toml"),
+    ],
+)
+def test_label_command_errors_are_one_clear_line(tmp_path, args, message):
+    pd.DataFrame({"text": ["a", "b"], "label": [0, 1]}).to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "lfs.py").write_text(
+        "from dawn.label import keyword_lf\nlf = keyword_lf('a', ['a'], 1)\n")
+    (tmp_path / "rules.txt").write_text("")
+    code, out, err = dawn(*args, cwd=tmp_path)
+    assert code == 2, (out, err)
+    assert message in err and "Traceback" not in err
+
+
+def test_version():
+    code, out, _ = dawn("--version")
+    assert code == 0 and out.strip()
