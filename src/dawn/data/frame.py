@@ -147,8 +147,22 @@ class Frame:
         return Frame(self._table.slice(start, stop - start))
 
     def take(self, indices: Sequence[int] | np.ndarray) -> Frame:
-        """Rows at ``indices`` as a new Frame."""
-        return Frame(self._table.take(pa.array(np.asarray(indices, dtype=np.int64))))
+        """Rows at ``indices`` as a new Frame (negative counts from the end; a boolean
+        mask with one value per row selects the rows where it is true)."""
+        idx = np.asarray(indices)
+        n = len(self)
+        if idx.dtype == bool:
+            if idx.shape != (n,):
+                raise SchemaError(f"a boolean row mask needs one value per row ({n}), got shape "
+                                  f"{idx.shape}.")
+            idx = np.flatnonzero(idx)
+        elif idx.size and not np.issubdtype(idx.dtype, np.integer):
+            raise SchemaError(f"row indices must be integers, got dtype {idx.dtype}.")
+        idx = idx.astype(np.int64, copy=False).ravel()
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            bad = int(idx[(idx < -n) | (idx >= n)][0])
+            raise DataError(f"row index {bad} is out of range for a table of {n} rows.")
+        return Frame(self._table.take(pa.array(np.where(idx < 0, idx + n, idx))))
 
     def select(self, names: Iterable[str]) -> Frame:
         """Only the named columns."""
