@@ -47,7 +47,7 @@ class LabelRun:
             "rows": self.n_rows,
             "classes": self.classes,
             "label_coverage": self.label_coverage,
-            "lfs": summary,
+            "lfs": summary.reset_index().to_dict(orient="records"),
             "warnings": self.warnings,
             "errors": self.n_errors,
         }
@@ -106,13 +106,24 @@ def label_data(*, data: Any = None, lfs: Any = None, classes: list[str] | None =
         frame = read(data)
     else:
         frame = as_frame(data)
-    L = apply_lfs(lf_list, frame, backend=backend, classes=classes,
-                  fault_tolerant=fault_tolerant, progress=progress)
     y = None
     if gold is not None:
         y = _gold_ids(frame.numpy(gold, purpose="--gold"), classes, gold)
-    analysis = LFAnalysis(L, lf_list, data=frame)
+    L = apply_lfs(lf_list, frame, backend=backend, classes=classes,
+                  fault_tolerant=fault_tolerant, progress=progress)
+    analysis = LFAnalysis(L, lf_list, data=frame, cardinality=len(classes) if classes else None)
     summary = analysis.summary(Y=y)
-    warnings = [w.message if hasattr(w, "message") else str(w) for w in analysis.warnings(Y=y)]
-    return LabelRun(L=L, lfs=lf_list, frame=frame, classes=classes, summary=summary,
-                    label_coverage=float(analysis.label_coverage()), warnings=warnings, gold=y)
+    run = LabelRun(L=L, lfs=lf_list, frame=frame, classes=classes, summary=summary,
+                   label_coverage=float(analysis.label_coverage()),
+                   warnings=[w.message for w in analysis.warnings(Y=y)], gold=y)
+    if config is not None:  # a project: keep a record of the run beside its state
+        _record(config.base_dir, run)
+    return run
+
+
+def _record(folder: Path, run: LabelRun) -> None:
+    from dawn.store import Project
+
+    with Project.open(folder, create=True) as project:
+        run_id = project.runs.start("label", {"lfs": [lf.name for lf in run.lfs]})
+        project.runs.finish(run_id, summary=run.to_dict())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from dawn.cli import demo as _demo
@@ -18,13 +21,30 @@ app.command("demo")(_demo.demo)
 app.command("label")(_label.label)
 
 
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print dawn's version.")) -> None:
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", help="Print dawn's version.")] = False,
+) -> None:
     if version:
         from dawn import __version__
 
         typer.echo(__version__)
         raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+
+
+@app.command("init")
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder to make a dawn project.")] = Path("."),
+) -> None:
+    """Make FOLDER a dawn project: create .dawn/ with the state database."""
+    from dawn.store import Project
+
+    with Project.init(folder) as project:
+        typer.echo(f"dawn project at {project.root} (state schema v{project.schema_version})")
 
 
 def main() -> None:

@@ -100,7 +100,7 @@ def write_demo_project(folder: str | Path, *, n: int = 5000, seed: int = 0) -> P
     generate_comments(n, seed=seed).to_csv(folder / "comments.csv", index=False)
     (folder / "dawn.toml").write_text(DAWN_TOML, encoding="utf-8")
     (folder / "lfs.py").write_text(LFS_PY, encoding="utf-8")
-    Project.open(folder, create=True).close()
+    Project.init(folder).close()
     return folder
 
 
