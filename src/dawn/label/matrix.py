@@ -59,7 +59,8 @@ class LabelMatrix:
             if csr.nnz and csr.data.min() < 1:
                 raise LabelError("sparse votes must hold label + 1 (>= 1); abstains are zeros.")
             self._dtype = smallest_label_dtype(max(max_label, 0))
-            self._csr = csr.astype(self._dtype)
+            # the CSR holds label + 1, which may need one more bit than the labels
+            self._csr = csr.astype(smallest_label_dtype(max(max_label, 0) + 1))
             self._dense = None
         else:
             arr = np.asarray(votes)
@@ -140,7 +141,8 @@ class LabelMatrix:
         """Votes as CSR of ``label + 1`` (abstains are structural zeros); never densifies."""
         if self._csr is not None:
             return self._csr
-        return sp.csr_matrix((self._dense + 1).astype(self._dtype))
+        top = int(self._dense.max()) if self._dense.size else 0
+        return sp.csr_matrix(self._dense.astype(smallest_label_dtype(max(top, 0) + 1)) + 1)
 
     def column(self, j: int | str) -> np.ndarray:
         """One LF's votes as a 1-D array (by index or name)."""
@@ -150,7 +152,7 @@ class LabelMatrix:
             j = self.lf_names.index(j)
         if self._dense is not None:
             return self._dense[:, j]
-        return np.asarray(self._csr[:, j].toarray()).ravel().astype(self._dtype) - 1
+        return (np.asarray(self._csr[:, j].toarray()).ravel() - 1).astype(self._dtype)
 
     def coverage(self) -> np.ndarray:
         """Fraction of rows each LF votes on."""
