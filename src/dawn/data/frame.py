@@ -60,11 +60,15 @@ class Frame:
     def __repr__(self) -> str:
         return f"Frame({len(self)} rows × {len(self.columns)} columns: {self.columns[:8]})"
 
-    def __getstate__(self) -> pa.Table:  # pickled only for transport between processes
-        return self._table
+    def __getstate__(self) -> bytes:  # pickled only for transport between processes
+        # Arrow IPC writes only a slice's own rows (pickling a sliced Table ships its parent)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, self._table.schema) as writer:
+            writer.write_table(self._table)
+        return sink.getvalue().to_pybytes()
 
-    def __setstate__(self, table: pa.Table) -> None:
-        self._table = table
+    def __setstate__(self, state: bytes) -> None:
+        self._table = pa.ipc.open_stream(state).read_all()
         self._cache = {}
 
     # -- columns -----------------------------------------------------------------

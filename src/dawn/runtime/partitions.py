@@ -164,9 +164,10 @@ def _map_dask(func, data, n, n_partitions, client, progress, description):
             ) from None
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     parts = _bounds(n, n_partitions or workers * 4)
+    # A Frame slice pickles only its own rows (Frame.__getstate__ writes Arrow IPC).
     # hash=False: unique keys, so releasing an earlier call's identical partitions (same
     # content, same hashed key) cannot drop this call's data ("lost dependencies")
-    chunks = client.scatter([_compact(_slice(data, a, b)) for a, b in parts], hash=False)
+    chunks = client.scatter([_slice(data, a, b) for a, b in parts], hash=False)
     futures = client.map(func, chunks, pure=False)
     if progress:
         from distributed import as_completed
@@ -174,19 +175,6 @@ def _map_dask(func, data, n, n_partitions, client, progress, description):
         for _ in _progress(as_completed(futures), len(futures), True, description):
             pass
     return client.gather(futures)
-
-
-def _compact(chunk: Any) -> Any:
-    """A copy of a Frame / pyarrow slice that pickles only its own rows.
-
-    Pickling a sliced ``pyarrow.Table`` writes the whole parent buffers, so each partition
-    sent to a cluster would carry all the data.
-    """
-    table = getattr(chunk, "table", chunk)
-    if type(table).__module__.split(".")[0] != "pyarrow" or not hasattr(table, "take"):
-        return chunk
-    compact = table.take(np.arange(len(table)))
-    return compact if table is chunk else type(chunk)(compact)
 
 
 def _progress(items, total: int, show: bool, description: str):
