@@ -67,13 +67,29 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def print_frame(df: pd.DataFrame, title: str | None = None) -> None:
-    """A DataFrame (index included) as a rich table."""
+def print_frame(df: pd.DataFrame, title: str | None = None,
+                percent: tuple[str, ...] = ()) -> None:
+    """A DataFrame (index included) as a rich table; ``percent`` columns shown as percentages."""
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column(str(df.index.name or ""), style="cyan", no_wrap=True)
     for col in df.columns:
         numeric = pd.api.types.is_numeric_dtype(df[col])
-        table.add_column(str(col), justify="right" if numeric else "left")
+        table.add_column(str(col), justify="right" if numeric else "left", no_wrap=numeric)
     for idx, row in df.iterrows():
-        table.add_row(str(idx), *(_cell(v) for v in row.tolist()))
+        cells = [f"{v:.1%}" if c in percent and isinstance(v, float) and v == v else _cell(v)
+                 for c, v in zip(df.columns, row.tolist(), strict=True)]
+        table.add_row(str(idx), *cells)
     console.print(table)
+
+
+_SHORT = {"Polarity": "Votes", "Coverage": "Cover", "Overlaps": "Overlap", "Conflicts": "Conflict",
+          "Correct": "Right", "Incorrect": "Wrong", "Emp. Acc.": "Acc.", "Learned Acc.": "Learned"}
+
+
+def print_lf_summary(summary: pd.DataFrame, warnings: list[str], title: str) -> None:
+    """The LF analysis table (warnings listed under it, not in a column)."""
+    shown = summary.drop(columns=[c for c in ("j", "Warnings") if c in summary]).rename(
+        columns=_SHORT)
+    print_frame(shown, title=title, percent=("Cover", "Overlap", "Conflict", "Acc.", "Learned"))
+    for w in warnings:
+        console.print(f"[yellow]warning[/] {w}", highlight=False)

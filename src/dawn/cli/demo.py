@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dawn.cli._output import console, print_frame, print_json
+from dawn.cli._output import console, print_json, print_lf_summary
 
 
 def demo(
@@ -27,10 +27,9 @@ def demo(
     if as_json:
         print_json({"folder": str(folder), **run.to_dict()})
         return
-    print_frame(run.summary, title=f"{len(run.lfs)} labeling functions over {run.n_rows} comments "
-                f"— label coverage {run.label_coverage:.1%}")
-    for w in run.warnings:
-        console.print(f"[yellow]warning[/] {w}", highlight=False)
+    title = (f"{len(run.lfs)} labeling functions over {run.n_rows} comments "
+             f"— label coverage {run.label_coverage:.1%}")
+    print_lf_summary(run.summary, run.warnings, title)
     console.print(
         f"\nNext: edit [cyan]{folder}/dawn.toml[/] or [cyan]{folder}/lfs.py[/] and run "
         f"[bold]dawn label --lfs {folder}/dawn.toml[/] to see how coverage and accuracy change.",

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dawn.cli._output import console, print_frame, print_json
+from dawn.cli._output import console, print_json, print_lf_summary
 
 
 def label(
@@ -35,10 +35,9 @@ def label(
     if as_json:
         print_json(result.to_dict())
         return
-    print_frame(result.summary, title=f"{result.n_rows} rows × {len(result.summary)} labeling "
-                f"functions — label coverage {result.label_coverage:.1%}")
-    for w in result.warnings:
-        console.print(f"[yellow]warning[/] {w}", highlight=False)
+    title = (f"{result.n_rows} rows × {len(result.summary)} labeling "
+             f"functions — label coverage {result.label_coverage:.1%}")
+    print_lf_summary(result.summary, result.warnings, title)
     if result.n_errors:
         console.print(f"[red]{result.n_errors} LF errors recorded[/]; see "
                       "LFAnalysis(...).examples(lf, kind='errors').")

@@ -34,6 +34,8 @@ _HAM = [
     ("came back to hear this again", 2), ("love the chorus", 1), ("lol the horse dance", 1),
     ("i can't stop watching this", 1), ("this song is free therapy", 1),
     ("my favorite song of all time", 2), ("who else is watching at {time} am", 1),
+    ("everyone subscribe to {artist}, she deserves it", 1),
+    ("i play this on my channel every friday {emo}", 1),
 ]
 _SPAM = [
     ("check out my channel for {content}", 3), ("please subscribe to my channel {emo}", 3),
@@ -92,7 +94,7 @@ def generate_comments(n: int = 5000, *, spam_rate: float = 0.4, seed: int = 0) -
     text[~spam] = _render(_HAM, int((~spam).sum()), rng)
     text[spam] = _render(_SPAM, int(spam.sum()), rng)
     # noise a rule of thumb cannot see through: shouting, trailing emoji, capitalised starts
-    shout = rng.random(n) < np.where(spam, 0.15, 0.07)
+    shout = rng.random(n) < np.where(spam, 0.2, 0.07)
     text[shout] = [t.upper() + "!!" for t in text[shout]]
     cap = rng.random(n) < 0.5
     text[cap] = [t[:1].upper() + t[1:] for t in text[cap]]
@@ -102,8 +104,10 @@ def generate_comments(n: int = 5000, *, spam_rate: float = 0.4, seed: int = 0) -
     lower = np.char.lower(text.astype(str))
     n_links = (np.char.count(lower, "http") + np.char.count(lower, "www.")
                + np.char.count(lower, ".com")).astype(np.int64)
-    # spammers use new accounts more often, but not always
-    age = np.where(spam, rng.gamma(1.2, 40.0, n), rng.gamma(2.0, 400.0, n)).round().astype(np.int64)
+    # spammers use new accounts more often, but some hijack old ones and fans join daily
+    fresh = rng.random(n) < np.where(spam, 0.8, 0.06)
+    age = np.where(fresh, rng.gamma(1.2, 30.0, n), rng.gamma(2.0, 400.0, n))
+    age = age.round().astype(np.int64)
     authors = np.array(["user" + str(i) for i in rng.integers(1000, 99999, n)], dtype=object)
     return pd.DataFrame({
         "comment_id": np.arange(1, n + 1),
