@@ -114,5 +114,5 @@ def test_python_lf_from_file_as_predicate_or_labeller(tmp_path):
     assert L.to_dense().tolist() == [[0, -1], [-1, 1], [-1, -1]]
     with pytest.raises(ConfigError, match="Did you mean 'is_short'"):
         lf_from_spec({"name": "s", "python": "rules.py:is_shrt", "label": 0}, base_dir=tmp_path)
-    with pytest.raises(SourceNotFoundError, match="nope.py"):
+    with pytest.raises(SourceNotFoundError, match=r"nope\.py"):
         lf_from_spec({"name": "s", "python": "nope.py:f", "label": 0}, base_dir=tmp_path)
