@@ -99,3 +99,17 @@ def test_label_command_errors_are_one_clear_line(tmp_path, args, message):
 def test_version():
     code, out, _ = dawn("--version")
     assert code == 0 and out.strip()
+
+
+def test_label_command_shows_the_rows_behind_a_number(demo_json):
+    folder, _ = demo_json
+    code, out, err = dawn("label", "--show", "check_out", "--kind", "incorrect", "-n", "3",
+                          "--json", cwd=folder)
+    assert code == 0, err
+    examples = json.loads(out)["examples"]
+    assert len(examples) == 3
+    for row in examples:  # check_out votes spam; these are the rows where that is wrong
+        assert row["vote"] == "spam" and row["gold"] == "ham"
+        assert "check out" in row["text"].lower()
+    code, _, err = dawn("label", "--show", "nope", cwd=folder)
+    assert code == 2 and "check_out" in err

@@ -29,6 +29,8 @@ class LabelRun:
     summary: pd.DataFrame
     label_coverage: float
     warnings: list[str]
+    analysis: Any = field(repr=False)  # LFAnalysis
+    text_column: str = "text"
     gold: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -38,6 +40,10 @@ class LabelRun:
     @property
     def n_errors(self) -> int:
         return len(self.L.errors)
+
+    def examples(self, lf: str, kind: str = "fires", n: int = 10) -> pd.DataFrame:
+        """The rows behind a number of the summary (see ``LFAnalysis.examples``)."""
+        return self.analysis.examples(lf, kind=kind, n=n, Y=self.gold)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types for ``--json``."""
@@ -115,7 +121,8 @@ def label_data(*, data: Any = None, lfs: Any = None, classes: list[str] | None =
     summary = analysis.summary(Y=y)
     run = LabelRun(L=L, lfs=lf_list, frame=frame, classes=classes, summary=summary,
                    label_coverage=float(analysis.label_coverage()),
-                   warnings=[w.message for w in analysis.warnings(Y=y)], gold=y)
+                   warnings=[w.message for w in analysis.warnings(Y=y)], analysis=analysis,
+                   text_column=config.text_column if config is not None else "text", gold=y)
     if config is not None:  # a project: keep a record of the run beside its state
         _record(config.base_dir, run)
     return run

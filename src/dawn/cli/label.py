@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dawn.cli._output import console, print_json, print_lf_summary
+from dawn.cli._output import console, print_frame, print_json, print_lf_summary
 
 
 def label(
@@ -24,6 +24,12 @@ def label(
         "--backend", help="auto, local, processes or dask.")] = "auto",
     fault_tolerant: Annotated[bool, typer.Option(
         "--fault-tolerant", help="Record LF errors and go on instead of stopping.")] = False,
+    show: Annotated[str | None, typer.Option(
+        "--show", help="Also print example rows of this labeling function.")] = None,
+    kind: Annotated[str, typer.Option(
+        "--kind", help="Which rows --show prints: fires, abstains, conflicts, errors, "
+        "correct or incorrect.")] = "fires",
+    n: Annotated[int, typer.Option("-n", help="How many example rows --show prints.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Apply labeling functions to DATA and print coverage, overlaps, conflicts and warnings."""
@@ -32,8 +38,12 @@ def label(
     result = label_data(data=data, lfs=lfs, classes=classes.split(",") if classes else None,
                         gold=gold, backend=backend, fault_tolerant=fault_tolerant,
                         progress=not as_json)
+    examples = result.examples(show, kind=kind, n=n) if show else None
     if as_json:
-        print_json(result.to_dict())
+        payload = result.to_dict()
+        if examples is not None:
+            payload["examples"] = examples.to_dict(orient="records")
+        print_json(payload)
         return
     title = (f"{result.n_rows} rows × {len(result.summary)} labeling "
              f"functions — label coverage {result.label_coverage:.1%}")
@@ -41,3 +51,10 @@ def label(
     if result.n_errors:
         console.print(f"[red]{result.n_errors} LF errors recorded[/]; see "
                       "LFAnalysis(...).examples(lf, kind='errors').")
+    if examples is not None:
+        shown = examples.set_index("row")
+        keep = [c for c in ("vote", "gold", "votes", "error") if c in shown]
+        text = [c for c in shown.columns[len(keep):] if c == result.text_column]
+        shown = shown[keep + (text or list(shown.columns[len(keep):]))]
+        shown["votes"] = [", ".join(f"{k}={v}" for k, v in d.items()) for d in shown["votes"]]
+        print_frame(shown, title=f"{kind} of {show!r}: {len(examples)} rows")
