@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from dawn.label._text_kernels import (
     N_CODEPOINTS,
     Trie,
+    WordTable,
     trie_hits,
     trie_hits_reference,
     unicode_tables,
     utf8_column,
+    word_hits,
 )
 
 ALPHABET = "abcKksSiIl_ 0129.,!-'\n" + "éßİıſ\u212aﬁ😀ΣσςÉ\u00a0"
@@ -36,6 +38,22 @@ def test_kernel_agrees_with_re(texts, keywords, whole_word, fold):
     (hits, fb), (ref_hits, ref_fb) = _run(texts, keywords, whole_word, fold)
     np.testing.assert_array_equal(fb, ref_fb)
     np.testing.assert_array_equal(hits, ref_hits)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts_st, keywords_st, st.booleans())
+def test_word_table_kernel_agrees_with_re(texts, keywords, fold):
+    entries = [(kw, i % 3) for i, kw in enumerate(keywords) if WordTable.accepts(kw)]
+    data, offsets, valid = utf8_column(pa.array(texts, pa.string()))
+    hits, fb = word_hits(data, offsets, valid, WordTable.build(entries, fold=fold), 3)
+    ref_hits, ref_fb = trie_hits_reference(texts, entries, 3, True, fold)
+    np.testing.assert_array_equal(fb, ref_fb)
+    np.testing.assert_array_equal(hits, ref_hits)
+
+
+def test_word_table_takes_keywords_that_start_with_a_word_character():
+    assert WordTable.accepts("free") and WordTable.accepts("check out") and WordTable.accepts("é!")
+    assert not WordTable.accepts("$$$") and not WordTable.accepts(" free")
 
 
 def test_tricky_case_folding_matches_re():

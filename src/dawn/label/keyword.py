@@ -119,21 +119,31 @@ def keyword_lf(name: str, keywords: Sequence[str] | str, label: Any, column: str
 
 # -- the shared pass ------------------------------------------------------------------
 class _Plan:
-    """Tries of a group of keyword LFs: one per (whole_word, case_sensitive) mode."""
+    """The matchers of a group of keyword LFs, one pass each.
+
+    Whole-word keywords that start with a word character go in a :class:`WordTable` per
+    case mode (each word of a row is hashed once); the rest (substrings, keywords starting
+    with punctuation) in a trie per (whole_word, case_sensitive) mode.
+    """
 
     def __init__(self, group: Sequence[KeywordLF]) -> None:
-        from dawn.label._text_kernels import Trie
+        from dawn.label._text_kernels import Trie, WordTable
 
-        entries: dict[tuple[bool, bool], list[tuple[str, int]]] = {}
+        words: dict[bool, list[tuple[str, int]]] = {}
+        tries: dict[tuple[bool, bool], list[tuple[str, int]]] = {}
         for j, lf in enumerate(group):
-            entries.setdefault((lf.whole_word, lf.case_sensitive), []).extend(
-                (kw, j) for kw in lf.keywords)
-        self.tries = [(Trie.build(e, fold=not cs), ww) for (ww, cs), e in entries.items()]
+            for kw in lf.keywords:
+                if lf.whole_word and WordTable.accepts(kw):
+                    words.setdefault(lf.case_sensitive, []).append((kw, j))
+                else:
+                    tries.setdefault((lf.whole_word, lf.case_sensitive), []).append((kw, j))
+        self.matchers = [(WordTable.build(e, fold=not cs), True) for cs, e in words.items()]
+        self.matchers += [(Trie.build(e, fold=not cs), ww) for (ww, cs), e in tries.items()]
         self.n_out = len(group)
 
 
 def _group_hits(group: list[KeywordLF], arr) -> np.ndarray:
-    from dawn.label._text_kernels import trie_hits, utf8_column
+    from dawn.label._text_kernels import WordTable, trie_hits, utf8_column, word_hits
 
     key = tuple((lf.keywords, lf.whole_word, lf.case_sensitive) for lf in group)
     plan = group[0]._plans.get(key)
@@ -141,9 +151,13 @@ def _group_hits(group: list[KeywordLF], arr) -> np.ndarray:
         plan = group[0]._plans[key] = _Plan(group)
     data, offsets, valid = utf8_column(arr)
     hits = fallback = None
-    for trie, whole_word in plan.tries:
-        h, fallback = trie_hits(data, offsets, valid, trie, plan.n_out, whole_word)
+    for matcher, whole_word in plan.matchers:
+        if isinstance(matcher, WordTable):
+            h, fb = word_hits(data, offsets, valid, matcher, plan.n_out)
+        else:
+            h, fb = trie_hits(data, offsets, valid, matcher, plan.n_out, whole_word)
         hits = h if hits is None else hits | h
+        fallback = fb if fallback is None else fallback | fb
     rows = np.flatnonzero(fallback)
     if rows.size:  # rare code points beyond the kernel's tables: Python's re decides
         texts = [text_value(t) for t in arr.take(rows).to_pylist()]
