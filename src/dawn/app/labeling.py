@@ -31,6 +31,7 @@ class LabelRun:
     warnings: list[str]
     analysis: Any = field(repr=False)  # LFAnalysis
     text_column: str = "text"
+    label_model: Any = field(default=None, repr=False)
     gold: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -45,11 +46,24 @@ class LabelRun:
         """The rows behind a number of the summary (see ``LFAnalysis.examples``)."""
         return self.analysis.examples(lf, kind=kind, n=n, Y=self.gold)
 
+    def label_model_accuracy(self) -> float | None:
+        """Accuracy of the label model's predictions on rows with gold labels it covers."""
+        if self.label_model is None or self.gold is None:
+            return None
+        pred = self.label_model.predict(self.L)
+        ok = (self.gold >= 0) & (pred >= 0)
+        return float((pred[ok] == self.gold[ok]).mean()) if ok.any() else None
+
     def to_dict(self) -> dict[str, Any]:
         """Plain types for ``--json``."""
         summary = self.summary.copy()
         summary.index.name = "lf"
-        return {
+        extra = {}
+        if self.label_model is not None:
+            extra["label_model"] = {"method": self.label_model.method_,
+                                    "reason": self.label_model.method_reason_,
+                                    "accuracy": self.label_model_accuracy()}
+        return {**extra,
             "rows": self.n_rows,
             "classes": self.classes,
             "label_coverage": self.label_coverage,
@@ -78,12 +92,13 @@ def _gold_ids(values: np.ndarray, classes: list[str] | None, column: str) -> np.
 
 def label_data(*, data: Any = None, lfs: Any = None, classes: list[str] | None = None,
                gold: str | None = None, backend: str = "auto", fault_tolerant: bool = False,
-               progress: bool | None = None) -> LabelRun:
+               progress: bool | None = None, label_model: str | None = None) -> LabelRun:
     """Apply labeling functions and analyse them.
 
     ``data`` is a path, a table object, or ``None`` to use ``[data]`` of ``dawn.toml``;
     ``lfs`` is a list of LFs, a ``.py`` file of LFs, a ``dawn.toml``, or ``None`` for
-    ``./dawn.toml``.
+    ``./dawn.toml``. With ``label_model`` (a :class:`dawn.label.LabelModel` method name) a
+    label model is fitted too and its estimated LF accuracies join the summary.
     """
     from dawn.app.config import load_config
     from dawn.data import as_frame, read
@@ -118,11 +133,17 @@ def label_data(*, data: Any = None, lfs: Any = None, classes: list[str] | None =
     L = apply_lfs(lf_list, frame, backend=backend, classes=classes,
                   fault_tolerant=fault_tolerant, progress=progress)
     analysis = LFAnalysis(L, lf_list, data=frame, cardinality=len(classes) if classes else None)
-    summary = analysis.summary(Y=y)
+    lm = None
+    if label_model is not None:
+        from dawn.label import LabelModel
+
+        lm = LabelModel(cardinality=len(classes) if classes else None, method=label_model).fit(L)
+    summary = analysis.summary(Y=y, est_weights=lm)
     run = LabelRun(L=L, lfs=lf_list, frame=frame, classes=classes, summary=summary,
                    label_coverage=float(analysis.label_coverage()),
                    warnings=[w.message for w in analysis.warnings(Y=y)], analysis=analysis,
-                   text_column=config.text_column if config is not None else "text", gold=y)
+                   text_column=config.text_column if config is not None else "text", gold=y,
+                   label_model=lm)
     if config is not None:  # a project: keep a record of the run beside its state
         _record(config.base_dir, run)
     return run

@@ -9,6 +9,7 @@ import typer
 
 from dawn.cli import demo as _demo
 from dawn.cli import label as _label
+from dawn.cli import train as _train
 
 app = typer.Typer(
     name="dawn",
@@ -19,6 +20,8 @@ app = typer.Typer(
 )
 app.command("demo")(_demo.demo)
 app.command("label")(_label.label)
+app.command("train")(_train.train)
+app.command("predict")(_train.predict)
 
 
 @app.callback(invoke_without_command=True)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dawn.cli._output import console, print_json, print_lf_summary
+from dawn.cli.train import print_train
 
 
 def demo(
@@ -23,15 +24,20 @@ def demo(
     if not as_json:
         console.print(f"[bold]dawn demo[/] — writing a project with {rows} generated comments "
                       f"to [cyan]{folder}/[/]")
-    run = run_demo(folder, n=rows, seed=seed, progress=not as_json)
+    result = run_demo(folder, n=rows, seed=seed, progress=not as_json)
+    run = result.labels
     if as_json:
-        print_json({"folder": str(folder), **run.to_dict()})
+        print_json({"folder": str(folder), **run.to_dict(), "train": result.to_dict()})
         return
     title = (f"{len(run.lfs)} labeling functions over {run.n_rows} comments "
              f"— label coverage {run.label_coverage:.1%}")
     print_lf_summary(run.summary, run.warnings, title)
+    console.print()
+    print_train(result)
     console.print(
-        f"\nNext: edit [cyan]{folder}/dawn.toml[/] or [cyan]{folder}/lfs.py[/] and run "
-        f"[bold]dawn label --lfs {folder}/dawn.toml[/] to see how coverage and accuracy change.",
+        f"\nNext: edit [cyan]{folder}/dawn.toml[/] or [cyan]{folder}/lfs.py[/], then in "
+        f"[cyan]{folder}/[/] run [bold]dawn label --label-model auto[/] to see how the rules "
+        "change, [bold]dawn train[/] to retrain and register a new version, and "
+        "[bold]dawn predict comments.csv[/] to score rows with it.",
         highlight=False,
     )

@@ -24,6 +24,9 @@ def label(
         "--backend", help="auto, local, processes or dask.")] = "auto",
     fault_tolerant: Annotated[bool, typer.Option(
         "--fault-tolerant", help="Record LF errors and go on instead of stopping.")] = False,
+    label_model: Annotated[str | None, typer.Option(
+        "--label-model", help="Also fit a label model (auto, majority, weighted_majority, "
+        "dawid_skene, metal, triplet) and show its estimated LF accuracies.")] = None,
     show: Annotated[str | None, typer.Option(
         "--show", help="Also print example rows of this labeling function.")] = None,
     kind: Annotated[str, typer.Option(
@@ -37,7 +40,7 @@ def label(
 
     result = label_data(data=data, lfs=lfs, classes=classes.split(",") if classes else None,
                         gold=gold, backend=backend, fault_tolerant=fault_tolerant,
-                        progress=not as_json)
+                        progress=not as_json, label_model=label_model)
     examples = result.examples(show, kind=kind, n=n) if show else None
     if as_json:
         payload = result.to_dict()
@@ -48,6 +51,12 @@ def label(
     title = (f"{result.n_rows} rows × {len(result.summary)} labeling "
              f"functions — label coverage {result.label_coverage:.1%}")
     print_lf_summary(result.summary, result.warnings, title)
+    if result.label_model is not None:
+        lm = result.label_model
+        acc = result.label_model_accuracy()
+        shown = "" if acc is None else f"; accuracy on gold {acc:.1%}"
+        console.print(f"label model: [bold]{lm.method_}[/] — {lm.method_reason_}{shown}",
+                      highlight=False)
     if result.n_errors:
         console.print(f"[red]{result.n_errors} LF errors recorded[/]; see "
                       "LFAnalysis(...).examples(lf, kind='errors').")

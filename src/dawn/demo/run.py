@@ -1,9 +1,9 @@
 """Write the demo project and run it end to end.
 
 >>> import tempfile
->>> run = run_demo(tempfile.mkdtemp(), n=300, seed=0)
->>> run.n_rows, len(run.lfs) > 5
-(300, True)
+>>> run = run_demo(tempfile.mkdtemp(), n=400, seed=0)
+>>> run.labels.n_rows, run.version
+(400, 1)
 """
 
 from __future__ import annotations
@@ -26,6 +26,13 @@ gold = "label"         # true labels, used only to evaluate
 
 [labels]
 classes = ["ham", "spam"]
+
+[label_model]
+method = "auto"        # or majority, weighted_majority, dawid_skene, metal, triplet
+
+[model]
+type = "auto"          # a seeded search over a linear model and boosted trees
+columns = ["account_age_days", "n_links"]   # tabular features beside the text
 
 [[lf]]
 name = "promo_channel"
@@ -105,8 +112,12 @@ def write_demo_project(folder: str | Path, *, n: int = 5000, seed: int = 0) -> P
 
 
 def run_demo(folder: str | Path, *, n: int = 5000, seed: int = 0, progress: bool = False):
-    """Write the demo project into ``folder``, apply its labeling functions and analyse them."""
-    from dawn.app.labeling import label_data
+    """Write the demo project into ``folder`` and run it: LFs, their analysis, the label
+    model, the end model, evaluation on held-out gold labels, and registration.
+
+    Returns the :class:`dawn.app.training.TrainRun` (its ``labels`` is the LF analysis).
+    """
+    from dawn.app.training import train_project
 
     folder = write_demo_project(folder, n=n, seed=seed)
-    return label_data(lfs=folder / "dawn.toml", progress=progress)
+    return train_project(folder / "dawn.toml", progress=progress)

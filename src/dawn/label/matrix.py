@@ -154,6 +154,19 @@ class LabelMatrix:
             return self._dense[:, j]
         return (np.asarray(self._csr[:, j].toarray()).ravel() - 1).astype(self._dtype)
 
+    def take(self, rows) -> LabelMatrix:
+        """The votes of the given rows (indices or a boolean mask), errors renumbered."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        votes = self._csr[rows] if self._csr is not None else self._dense[rows]
+        errors = None
+        if len(self.errors):
+            position = pd.Series(np.arange(len(rows)), index=rows)
+            kept = self.errors[self.errors["row"].isin(position.index)]
+            errors = kept.assign(row=position.loc[kept["row"]].to_numpy())
+        return LabelMatrix(votes, self.lf_names, self.classes, errors)
+
     def coverage(self) -> np.ndarray:
         """Fraction of rows each LF votes on."""
         n = max(len(self), 1)

@@ -1,0 +1,149 @@
+"""Train from the app file: what ``dawn train`` and ``dawn demo`` run.
+
+LFs → label matrix → label model → probabilistic labels → end model → evaluation against
+gold (when the data has it, on rows held out from everything) → likely label errors →
+the model registered with its lineage in the project's registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dawn.errors import ConfigError
+
+__all__ = ["TrainRun", "train_project"]
+
+_LABEL_MODEL_KEYS = {"method", "seed"}
+_MODEL_KEYS = {"type", "columns", "text", "seed", "test_fraction", "holdout", "calibrate"}
+
+
+@dataclass
+class TrainRun:
+    """What ``dawn train`` did: the models, their scores and where they were registered."""
+
+    name: str
+    version: int
+    label_model: Any
+    classifier: Any
+    metrics: dict[str, Any]
+    label_errors: pd.DataFrame = field(repr=False)
+    lineage: dict[str, Any] = field(repr=False)
+    labels: Any = field(default=None, repr=False)  # the LabelRun of the LFs
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.name,
+            "version": self.version,
+            "label_model": {"method": self.label_model.method_,
+                            "reason": self.label_model.method_reason_},
+            "end_model": self.classifier.info["chosen"],
+            "metrics": self.metrics,
+            "label_errors": self.label_errors.head(20).to_dict(orient="records"),
+        }
+
+
+def _table(config, key: str, allowed: set[str]) -> dict[str, Any]:
+    table = config.raw.get(key, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{config.path}: [{key}] must be a table.")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(f"{config.path}: unknown key(s) {unknown} in [{key}]; allowed are "
+                          f"{sorted(allowed)}.")
+    return table
+
+
+def train_project(path: str | Path = "dawn.toml", *, label_model: str | None = None,
+                  model: str | None = None, progress: bool | None = None) -> TrainRun:
+    """Run the app file's pipeline up to a registered, evaluated end model."""
+    from dawn.app.config import load_config
+    from dawn.app.labeling import label_data
+    from dawn.data import fingerprint
+    from dawn.label import LabelModel
+    from dawn.store import Project
+    from dawn.train import evaluate, find_label_errors, out_of_fold_proba, train
+    from dawn.train.linear import LinearModel
+
+    config = load_config(path)
+    lm_cfg = _table(config, "label_model", _LABEL_MODEL_KEYS)
+    m_cfg = _table(config, "model", _MODEL_KEYS)
+    seed = int(m_cfg.get("seed", 0))
+    run = label_data(lfs=config.path, progress=progress)
+    classes, L, frame = run.classes, run.L, run.frame
+    k = L.cardinality if classes is None else len(classes)
+    n = len(frame)
+    # rows held out from the label model and the end model, to evaluate both on gold
+    test = np.zeros(n, dtype=bool)
+    if run.gold is not None:
+        frac = float(m_cfg.get("test_fraction", 0.2))
+        if not 0.0 < frac < 0.9:
+            raise ConfigError(f"[model] test_fraction = {frac} must be between 0 and 0.9.")
+        test[np.random.default_rng(seed).permutation(n)[: round(frac * n)]] = True
+    fit_rows = np.flatnonzero(~test)
+    L_fit = L.take(fit_rows)
+    lm = LabelModel(cardinality=k, method=label_model or lm_cfg.get("method", "auto"),
+                    seed=int(lm_cfg.get("seed", seed))).fit(L_fit)
+    P = lm.predict_proba(L_fit)
+    P[_no_votes(L_fit)] = np.nan  # rows no LF voted on teach the end model nothing
+    columns = m_cfg.get("columns", [])
+    text = m_cfg.get("text", config.text_column if config.text_column in frame else None)
+    fit_frame = frame.take(fit_rows)
+    clf = train(fit_frame, P, text=text, columns=columns, model=model or m_cfg.get("type", "auto"),
+                classes=classes, seed=seed, holdout=float(m_cfg.get("holdout", 0.2)),
+                calibrate=bool(m_cfg.get("calibrate", True)))
+
+    metrics: dict[str, Any] = {"rows": n, "trained_rows": clf.info["trained_rows"],
+                               "label_coverage": run.label_coverage}
+    if run.gold is not None and test.any():
+        test_rows = np.flatnonzero(test)
+        gold = run.gold[test_rows]
+        known = gold >= 0
+        L_test = L.take(test_rows)
+        metrics["label_model"] = evaluate(gold[known], lm.predict(L_test)[known], classes=classes)
+        proba = clf.predict_proba(frame.take(test_rows))
+        metrics["end_model"] = evaluate(gold[known], proba[known], classes=classes)
+        metrics["evaluated_rows"] = int(known.sum())
+    labelled = np.flatnonzero(np.isfinite(P).all(axis=1))
+    X = clf.featurizer.transform(fit_frame.take(labelled))
+    oof = out_of_fold_proba(lambda: LinearModel(seed=seed), X, P[labelled], n_folds=5, seed=seed)
+    errors = find_label_errors(P[labelled], oof)
+    errors["row"] = fit_rows[labelled][errors["row"].to_numpy()]
+
+    lineage = {
+        "data": {"source": config.data, "rows": n, "fingerprint": fingerprint(frame)},
+        "lfs": config.lf_specs,
+        "classes": classes,
+        "label_model": {"method": lm.method_, "reason": lm.method_reason_},
+        "end_model": clf.info["chosen"],
+        "app_file": str(config.path),
+    }
+    arrays, meta = clf.to_arrays()
+    lm_arrays, lm_meta = lm.to_arrays()
+    arrays.update({f"label_model.{key}": v for key, v in lm_arrays.items()})
+    meta["label_model"] = lm_meta
+    with Project.open(config.base_dir, create=True) as project:
+        version = project.registry.register_model(config.name, arrays, meta, lineage=lineage,
+                                                  metrics=_flat_metrics(metrics), promote=True)
+        run_id = project.runs.start("train", {"model": config.name})
+        project.runs.finish(run_id, summary={"version": version.version, "metrics": metrics})
+    return TrainRun(config.name, version.version, lm, clf, metrics, errors, lineage, run)
+
+
+def _no_votes(L) -> np.ndarray:
+    return np.diff(L.votes_csr().indptr) == 0
+
+
+def _flat_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Headline numbers for the registry: accuracy and macro F1 of both models."""
+    out = {"label_coverage": float(metrics["label_coverage"])}
+    for part in ("label_model", "end_model"):
+        if part in metrics:
+            for key in ("accuracy", "macro_f1"):
+                if key in metrics[part]:
+                    out[f"{part}.{key}"] = float(metrics[part][key])
+    return out
