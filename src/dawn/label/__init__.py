@@ -23,6 +23,7 @@ _EXPORTS = {
     "model_lf": "dawn.label.model_lf",
     "apply_lfs": "dawn.label.apply",
     "LFAnalysis": "dawn.label.analysis",
+    "LabelModel": "dawn.label.model",
 }
 
 __all__ = sorted(_EXPORTS)
