@@ -113,3 +113,55 @@ def test_label_command_shows_the_rows_behind_a_number(demo_json):
         assert "check out" in row["text"].lower()
     code, _, err = dawn("label", "--show", "nope", cwd=folder)
     assert code == 2 and "check_out" in err
+
+
+def test_demo_goes_on_to_a_label_model_and_a_registered_end_model(demo_json):
+    _, report = demo_json
+    train = report["train"]
+    assert train["model"] == "comment-spam" and train["version"] == 1
+    assert train["label_model"]["method"] in {"majority", "weighted_majority", "dawid_skene",
+                                              "metal", "triplet"}
+    assert train["label_model"]["reason"]
+    metrics = train["metrics"]
+    # evaluated on rows held out from both models; gold never used in training
+    assert metrics["evaluated_rows"] > 300
+    assert metrics["end_model"]["accuracy"] > 0.75
+    assert metrics["label_model"]["coverage"] < 1.0 <= metrics["end_model"].get("coverage", 1.0)
+
+
+def test_train_registers_a_new_version_and_predict_scores_a_file(tmp_path, demo_json):
+    folder, _ = demo_json
+    code, out, err = dawn("train", "--label-model", "majority", "--model", "linear", "--json",
+                          cwd=folder)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["label_model"]["method"] == "majority"
+    assert report["end_model"]["model"] == "linear" and report["version"] >= 2
+    out_csv = tmp_path / "scored.csv"
+    code, out, err = dawn("predict", "comments.csv", "-o", str(out_csv), "--json", cwd=folder)
+    assert code == 0, err
+    scored = pd.read_csv(out_csv)
+    assert {"prediction", "confidence", "p_ham", "p_spam"} <= set(scored.columns)
+    assert len(scored) == 2000
+    assert (scored["prediction"] == scored["label"]).mean() > 0.75
+    assert json.loads(out)["version"] == report["version"]  # the current version scores
+
+
+def test_python_load_scores_rows_like_the_cli(demo_json):
+    import dawn
+
+    folder, _ = demo_json
+    model = dawn.load("comment-spam", project=folder)
+    rows = pd.DataFrame({"text": ["check out my channel for beats", "i love this song so much"],
+                         "account_age_days": [3, 900], "n_links": [0, 0]})
+    assert model.predict(rows).tolist() == ["spam", "ham"]
+    proba = model.predict_proba(rows)
+    assert proba.shape == (2, 2) and abs(proba.sum(axis=1) - 1).max() < 1e-9
+
+
+def test_predict_without_a_registered_model_says_what_to_do(tmp_path):
+    pd.DataFrame({"text": ["a"]}).to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "dawn.toml").write_text('name = "nothing"\n')
+    dawn("init", cwd=tmp_path)
+    code, _, err = dawn("predict", "d.csv", cwd=tmp_path)
+    assert code == 2 and "nothing" in err and "Traceback" not in err

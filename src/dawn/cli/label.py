@@ -55,8 +55,8 @@ def label(
         lm = result.label_model
         acc = result.label_model_accuracy()
         shown = "" if acc is None else f"; accuracy on gold {acc:.1%}"
-        console.print(f"label model: [bold]{lm.method_}[/] — {lm.method_reason_}{shown}",
-                      highlight=False)
+        reason = lm.method_reason_.rstrip(".")
+        console.print(f"label model: [bold]{lm.method_}[/] — {reason}{shown}", highlight=False)
     if result.n_errors:
         console.print(f"[red]{result.n_errors} LF errors recorded[/]; see "
                       "LFAnalysis(...).examples(lf, kind='errors').")
