@@ -1,0 +1,142 @@
+"""Helpers shared by dawn's side-by-side benchmarks.
+
+Peers (Snorkel, ...) never enter dawn's own environment. Each gets a venv under
+``benchmarks/.venvs/<name>`` (ignored by git), built on first use with ``python -m venv``
+and the pip installs listed in ``PEERS``. A benchmark runs its peer side as a worker
+script inside that venv (one subprocess per timed run); the worker loads its data before
+starting its own timer and prints one JSON object as the last line of its stdout.
+
+Also here: medians, the machine note, and ``write_section`` which replaces one marked
+section of ``BENCHMARKS.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import venv
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+VENVS = HERE / ".venvs"
+BENCHMARKS_MD = HERE.parent / "BENCHMARKS.md"
+
+# name -> pip install steps (run in order) and a smoke import that proves the venv works.
+# Snorkel: torch first, pinned to the CPU build on this machine's disk (a plain `torch`
+# pulls a multi-GB CUDA build). snorkel 0.10.0 installs and imports as is with
+# pandas 3.1.1 / numpy 2.4.6 / pyarrow 26 on Python 3.11 (no extra pins needed).
+PEERS: dict[str, dict[str, Any]] = {
+    "snorkel": {
+        "steps": [["torch==2.13.0"], ["snorkel", "pyarrow"]],
+        "check": "import snorkel, torch, pyarrow; print(snorkel.__version__)",
+    },
+}
+
+
+def venv_python(name: str) -> Path:
+    """Path of the Python interpreter of peer venv ``name``."""
+    return VENVS / name / "bin" / "python"
+
+
+def ensure_venv(name: str, *, quiet: bool = True) -> Path:
+    """Build the venv of peer ``name`` if it is missing or unfinished; return its Python."""
+    if name not in PEERS:
+        raise KeyError(f"unknown peer {name!r}; known peers: {sorted(PEERS)}")
+    spec = PEERS[name]
+    root = VENVS / name
+    ready = root / ".ready"
+    python = venv_python(name)
+    if ready.exists() and python.exists():
+        return python
+    if not python.exists():
+        print(f"[peers] creating venv {root} ...", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True, clear=True).create(root)
+    for step in spec["steps"]:
+        print(f"[peers] pip install {' '.join(step)} (into {name}) ...", file=sys.stderr)
+        cmd = [str(python), "-m", "pip", "install", *(["-q"] if quiet else []), *step]
+        subprocess.run(cmd, check=True)
+    subprocess.run([str(python), "-c", spec["check"]], check=True)
+    ready.write_text("ok\n")
+    return python
+
+
+def peer_version(name: str, module: str) -> str:
+    """``module.__version__`` as seen inside the peer's venv."""
+    out = subprocess.run([str(venv_python(name)), "-c",
+                          f"import {module}; print({module}.__version__)"],
+                         check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def run_worker(name: str, script: Path | str, args: list[str], *,
+               env: dict[str, str] | None = None, timeout: float = 1800) -> dict[str, Any]:
+    """Run ``script args`` with peer ``name``'s Python; return the JSON its last line prints."""
+    python = ensure_venv(name)
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    # The peer must not see dawn's source tree or this interpreter's site-packages.
+    full_env.pop("PYTHONPATH", None)
+    proc = subprocess.run([str(python), str(script), *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, cwd=str(HERE))
+    if proc.returncode != 0:
+        raise RuntimeError(f"peer worker {name} failed (exit {proc.returncode}):\n"
+                           f"{proc.stderr[-4000:]}")
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    if not lines:
+        raise RuntimeError(f"peer worker {name} printed nothing; stderr:\n{proc.stderr[-4000:]}")
+    return json.loads(lines[-1])
+
+
+def median(xs: list[float]) -> float:
+    return float(statistics.median(xs))
+
+
+def fmt_seconds(s: float) -> str:
+    """Seconds in a readable unit (``0.0123`` -> ``12.3 ms``)."""
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s * 1e6:.0f} µs"
+
+
+def machine_note() -> str:
+    """A short description of the machine: cores, CPU model, and that it is shared."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return f"{cores} cores, shared" + (f" ({model})" if model else "")
+
+
+def write_section(key: str, body: str, *, path: Path = BENCHMARKS_MD) -> None:
+    """Replace the section marked ``key`` in ``BENCHMARKS.md`` with ``body`` (or append it).
+
+    A section lies between ``<!-- bench:KEY:start -->`` and ``<!-- bench:KEY:end -->``;
+    everything else in the file is kept as it is.
+    """
+    start, end = f"<!-- bench:{key}:start -->", f"<!-- bench:{key}:end -->"
+    block = f"{start}\n{body.rstrip()}\n{end}\n"
+    text = path.read_text() if path.exists() else (
+        "# dawn benchmarks\n\nEach figure comes with the command that reproduces it. Ratios "
+        "travel between machines; absolute times do not.\n\n")
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        tail = tail.lstrip("\n")
+        text = head + block + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text)
