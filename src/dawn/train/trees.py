@@ -204,6 +204,9 @@ def export_sklearn(model: Any, classes: np.ndarray | None = None) -> dict[str, n
 
 
 # --------------------------------------------------------------------------- model
+_THREADED_CELLS = 20_000_000  # rows × features above which sklearn's fit uses all cores
+
+
 class BoostedTrees:
     """Gradient-boosted trees for probabilistic labels (soft-label trick, see module doc).
 
@@ -306,7 +309,13 @@ class BoostedTrees:
             fit_kwargs.update(X_val=Xv, y_val=yv, sample_weight_val=wv)
         if len(np.unique(ye)) < 2:
             raise LabelError("the training rows hold only one class; training needs two")
-        clf = HistGradientBoostingClassifier(**sk_params).fit(Xe, ye, **fit_kwargs)
+        from threadpoolctl import threadpool_limits
+
+        # OpenMP threads only pay off on large fits; on small ones, and on a shared machine,
+        # they cost far more in contention than they give
+        threads = None if Xe.shape[0] * Xe.shape[1] >= _THREADED_CELLS else 1
+        with threadpool_limits(threads, user_api="openmp"):
+            clf = HistGradientBoostingClassifier(**sk_params).fit(Xe, ye, **fit_kwargs)
         self._set_forest(export_sklearn(clf), k, d, int(clf.n_iter_))
         return self
 
