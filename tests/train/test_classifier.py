@@ -35,7 +35,7 @@ def test_learns_beyond_its_noisy_labels(comments):
 
 
 def test_auto_searches_linear_and_trees_on_narrow_features(comments):
-    df, y, P = comments
+    df, _, P = comments
     clf = train(df, P, text=None, columns=["account_age_days", "n_links"], seed=1)
     kinds = {c["model"] for c in clf.info["search"]}
     assert kinds == {"linear", "trees"}
