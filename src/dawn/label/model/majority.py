@@ -37,6 +37,7 @@ from dawn.label.model.dawid_skene import (
 __all__ = ["fit_majority", "fit_weighted_majority", "vote_weights"]
 
 _ACC_MIN, _ACC_MAX = 1e-3, 1.0 - 1e-3
+_ACC_MARGIN = 0.01  # weighted majority: accuracies at least chance + this
 
 
 def vote_weights(accuracies: np.ndarray, k: int) -> np.ndarray:
@@ -87,13 +88,18 @@ def fit_weighted_majority(L, k: int, class_balance: np.ndarray | None = None, se
     data = fit_data(L, max_rows=max_rows, seed=seed) if data is None else data
     counts, mass, ll = em_accumulate(data, *majority_tables(data.n_lfs, k))
     coverage, acc = pooled_rates(counts, mass)
-    acc = np.clip(np.nan_to_num(acc, nan=1.0 / k), _ACC_MIN, _ACC_MAX)
+    # Each LF is assumed better than chance. Without that floor the one-coin model cannot
+    # tell "always right" from "always wrong" for an LF that votes one class only (with
+    # k = 2 both explain its votes equally well), and EM on keyword-style LFs collapses to
+    # "every row is one class".
+    floor = 1.0 / k + _ACC_MARGIN
+    acc = np.clip(np.nan_to_num(acc, nan=1.0 / k), floor, _ACC_MAX)
     converged, n_iter, ll, rows = False, 0, -np.inf, max(data.n_rows, 1)
     for n_iter in range(1, max_iter + 1):  # noqa: B007
         conf = one_coin_confusion(coverage, acc, k)
         counts, mass, new_ll = em_accumulate(data, *log_tables(_uniform(k), conf))
         _, acc = pooled_rates(counts, mass)
-        acc = np.clip(np.nan_to_num(acc, nan=1.0 / k), _ACC_MIN, _ACC_MAX)
+        acc = np.clip(np.nan_to_num(acc, nan=1.0 / k), floor, _ACC_MAX)
         gain, ll = (new_ll - ll) / rows, new_ll
         if abs(gain) < tol:
             converged = True

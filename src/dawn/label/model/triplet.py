@@ -92,9 +92,10 @@ def triplet_betas(stats: VoteStats, min_overlap: int = 10, tol: float = 0.05
     if not n_trip.any():
         raise ConfigError(_TOO_FEW.format(min_overlap=min_overlap,
                                           why="no three of these LFs do"))
-    beta = np.sqrt(np.clip(beta2, 0.0, 1.0))
-    sign = np.where((M * beta[None, :]).sum(axis=1) < 0, -1.0, 1.0)
-    return sign * beta, n_trip, valid
+    # Every LF is taken to be better than chance (as for weighted majority vote): the sign
+    # cannot be read off agreements when LFs vote one class each, since two such LFs of
+    # opposite classes never agree whatever their accuracies.
+    return np.sqrt(np.clip(beta2, 0.0, 1.0)), n_trip, valid
 
 
 def _polar(counts: np.ndarray, min_share: float = 0.01) -> np.ndarray:
@@ -155,9 +156,6 @@ def fit_triplet(L, k: int, class_balance=None, seed: int = 0, *, min_overlap: in
     if lonely.size:
         notes.append(f"LFs {lonely.tolist()} overlap too little with the others to be "
                      "estimated; treated as uninformative.")
-    worse = np.flatnonzero(beta < 0)
-    if worse.size:
-        notes.append(f"LFs {worse.tolist()} look worse than random.")
     alpha = (1.0 + (k - 1) * beta) / k
 
     p = check_class_balance(class_balance, k)
