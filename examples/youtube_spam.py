@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from dawn.label import (
+    LabelModel,
     LFAnalysis,
     apply_lfs,
     keyword_lf,
@@ -68,12 +69,24 @@ def load(folder: str | Path) -> pd.DataFrame:
     return df.rename(columns={"CONTENT": "text", "CLASS": "label"})
 
 
+def label_model_accuracy(L, y, method: str = "auto") -> float:
+    """Accuracy on every row of a label model's predictions; abstains (no votes, ties) count
+    as wrong, as for Snorkel's ``MajorityLabelVoter``."""
+    return float((LabelModel(cardinality=2, method=method, seed=0).fit(L).predict(L) == y).mean())
+
+
 def main(folder: str | Path) -> pd.DataFrame:
-    """Apply the LFs to the collection and return the analysis against the true labels."""
+    """Apply the LFs to the collection, fit a label model, and return the LF analysis
+    against the true labels (with the label model's estimated accuracies beside them)."""
     df = load(folder)
+    y = df["label"].to_numpy()
     L = apply_lfs(LFS, df, classes=CLASSES)
+    model = LabelModel(cardinality=2, seed=0).fit(L)
     analysis = LFAnalysis(L, LFS, data=df)
-    summary = analysis.summary(Y=df["label"].to_numpy())
+    summary = analysis.summary(Y=y, est_weights=model)
+    print(f"label model: {model.method_} ({model.method_reason_})")
+    for method in ("majority", "auto"):
+        print(f"  {method:>8} accuracy on all rows: {label_model_accuracy(L, y, method):.3f}")
     print(f"{len(df)} comments, label coverage {analysis.label_coverage():.1%}")
     print(summary.drop(columns=[c for c in ("Warnings",) if c in summary]).round(3).to_string())
     for w in analysis.warnings(Y=df["label"].to_numpy()):

@@ -30,3 +30,14 @@ def test_youtube_spam_example_labels_real_comments(capsys):
     assert acc["song"] > 0.6
     assert summary["Coverage"].between(0, 1).all()
     assert (summary["Correct"] + summary["Incorrect"]).gt(0).all()
+    assert summary["Learned Acc."].between(0.5, 1).all()
+
+
+def test_youtube_default_label_model_beats_majority_vote():
+    folder = shared_data_path("youtube-spam")
+    example = _load("youtube_spam")
+    df = example.load(folder)
+    y = df["label"].to_numpy()
+    L = example.apply_lfs(example.LFS, df, classes=example.CLASSES)
+    assert example.label_model_accuracy(L, y, "auto") >= example.label_model_accuracy(
+        L, y, "majority")
