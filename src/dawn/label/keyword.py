@@ -26,12 +26,58 @@ import numpy as np
 from dawn.errors import ColumnNotFoundError, LabelError, LabelingFunctionError
 from dawn.label.base import ABSTAIN, LabelingFunction, resolve_label
 
-__all__ = ["KeywordLF", "keyword_lf"]
+__all__ = ["KeywordLF", "TextSearchLF", "keyword_lf"]
 
-class KeywordLF(LabelingFunction):
-    """Votes ``label`` where any keyword occurs in ``column`` (see :func:`keyword_lf`)."""
+class TextSearchLF(LabelingFunction):
+    """Base of LFs that vote ``label`` where a compiled ``self.regex`` finds a match in one
+    text ``column``; subclasses say how a group of them is matched at once
+    (``_group_matches(group, arr) -> bool (n, len(group))``)."""
 
     vectorized: ClassVar[bool] = True
+    column: str
+    label: Any
+    regex: re.Pattern
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,)
+
+    def __call__(self, row: Any) -> Any:
+        """The vote on one row (``label`` or ``-1``); the row gives ``row[column]``."""
+        text = text_value(row_value(row, self.column, self.name))
+        return self.label if self.regex.search(text) is not None else ABSTAIN
+
+    def apply_frame(self, frame, classes: Sequence[str] | None = None) -> np.ndarray:
+        """Votes on every row of ``frame`` (int8/int16, -1 = abstain)."""
+        return type(self).apply_many([self], frame, classes)[:, 0]
+
+    @classmethod
+    def apply_many(cls, lfs: Sequence[TextSearchLF], frame,
+                   classes: Sequence[str] | None = None) -> np.ndarray:
+        """Votes of many LFs of this kind, ``(n, len(lfs))``, sharing the work per column."""
+        lfs = list(lfs)
+        labels = [resolve_label(lf.label, classes, lf.name) for lf in lfs]
+        n = len(frame)
+        out = np.full((n, len(lfs)), ABSTAIN, dtype=votes_dtype(labels))
+        by_column: dict[str, list[int]] = {}
+        for j, lf in enumerate(lfs):
+            by_column.setdefault(lf.column, []).append(j)
+        for column, idx in by_column.items():
+            group = [lfs[j] for j in idx]
+            arr = frame.arrow(column, purpose=f"labeling function {group[0].name!r}")
+            if n == 0:
+                continue
+            found = cls._group_matches(group, arr)
+            out[:, idx] = np.where(found, np.asarray([labels[j] for j in idx]), ABSTAIN)
+        return out
+
+    @classmethod
+    def _group_matches(cls, group: list, arr) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+
+class KeywordLF(TextSearchLF):
+    """Votes ``label`` where any keyword occurs in ``column`` (see :func:`keyword_lf`)."""
 
     def __init__(self, name: str, keywords: Sequence[str] | str, label: Any,
                  column: str = "text", *, whole_word: bool = True,
@@ -45,41 +91,12 @@ class KeywordLF(LabelingFunction):
         body = "|".join(re.escape(k) for k in self.keywords)
         if self.whole_word:
             body = rf"(?<!\w)(?:{body})(?!\w)"
-        self.pattern = re.compile(body, 0 if self.case_sensitive else re.IGNORECASE)
+        self.regex = re.compile(body, 0 if self.case_sensitive else re.IGNORECASE)
         self._plans: dict[tuple, Any] = {}
 
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.column,)
-
-    def __call__(self, row: Any) -> Any:
-        """The vote on one row (``label`` or ``-1``); the row gives ``row[column]``."""
-        text = text_value(row_value(row, self.column, self.name))
-        return self.label if self.pattern.search(text) is not None else ABSTAIN
-
-    def apply_frame(self, frame, classes: Sequence[str] | None = None) -> np.ndarray:
-        """Votes on every row of ``frame`` (int8/int16, -1 = abstain)."""
-        return type(self).apply_many([self], frame, classes)[:, 0]
-
     @classmethod
-    def apply_many(cls, lfs: Sequence[KeywordLF], frame,
-                   classes: Sequence[str] | None = None) -> np.ndarray:
-        """Votes of many keyword LFs, ``(n, len(lfs))``, with one pass per column."""
-        lfs = list(lfs)
-        labels = [resolve_label(lf.label, classes, lf.name) for lf in lfs]
-        n = len(frame)
-        out = np.full((n, len(lfs)), ABSTAIN, dtype=votes_dtype(labels))
-        by_column: dict[str, list[int]] = {}
-        for j, lf in enumerate(lfs):
-            by_column.setdefault(lf.column, []).append(j)
-        for column, idx in by_column.items():
-            group = [lfs[j] for j in idx]
-            arr = frame.arrow(column, purpose=f"labeling function {group[0].name!r}")
-            if n == 0:
-                continue
-            hits = _group_hits(group, arr)
-            out[:, idx] = np.where(hits, np.asarray([labels[j] for j in idx]), ABSTAIN)
-        return out
+    def _group_matches(cls, group: list[KeywordLF], arr) -> np.ndarray:
+        return _group_hits(group, arr)
 
 
 def keyword_lf(name: str, keywords: Sequence[str] | str, label: Any, column: str = "text", *,
@@ -162,7 +179,7 @@ def _group_hits(group: list[KeywordLF], arr) -> np.ndarray:
     if rows.size:  # rare code points beyond the kernel's tables: Python's re decides
         texts = [text_value(t) for t in arr.take(rows).to_pylist()]
         for j, lf in enumerate(group):
-            search = lf.pattern.search
+            search = lf.regex.search
             hits[rows, j] = [search(t) is not None for t in texts]
     return hits.view(bool)
 

@@ -36,15 +36,13 @@ turn a bad pattern into silently missing votes instead of an error at definition
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from dawn.errors import LabelingFunctionError, RegexError
 from dawn.label._regex_safety import check_regex, leaf_members, parse
-from dawn.label.base import ABSTAIN, LabelingFunction, resolve_label
-from dawn.label.keyword import check_column, check_label, row_value, text_value, votes_dtype
+from dawn.label.keyword import TextSearchLF, check_column, check_label
 
 try:
     from re import _constants as C
@@ -59,10 +57,8 @@ _MAX_LITERALS = 32
 _FEW_ROWS = 1500  # below this many candidate rows, Python's re beats a round trip to Arrow
 
 
-class RegexLF(LabelingFunction):
+class RegexLF(TextSearchLF):
     """Votes ``label`` where ``pattern`` is found in ``column`` (see :func:`regex_lf`)."""
-
-    vectorized: ClassVar[bool] = True
 
     def __init__(self, name: str, pattern: str | re.Pattern, label: Any, column: str = "text",
                  *, flags: int = re.IGNORECASE) -> None:
@@ -96,38 +92,9 @@ class RegexLF(LabelingFunction):
         self.empty_match = self.regex.search("") is not None
         self._plans: dict[tuple, Any] = {}
 
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.column,)
-
-    def __call__(self, row: Any) -> Any:
-        """The vote on one row (``label`` or ``-1``); the row gives ``row[column]``."""
-        text = text_value(row_value(row, self.column, self.name))
-        return self.label if self.regex.search(text) is not None else ABSTAIN
-
-    def apply_frame(self, frame, classes: Sequence[str] | None = None) -> np.ndarray:
-        """Votes on every row of ``frame`` (int8/int16, -1 = abstain)."""
-        return type(self).apply_many([self], frame, classes)[:, 0]
-
     @classmethod
-    def apply_many(cls, lfs: Sequence[RegexLF], frame,
-                   classes: Sequence[str] | None = None) -> np.ndarray:
-        """Votes of many regex LFs, ``(n, len(lfs))``, sharing work per column."""
-        lfs = list(lfs)
-        labels = [resolve_label(lf.label, classes, lf.name) for lf in lfs]
-        n = len(frame)
-        out = np.full((n, len(lfs)), ABSTAIN, dtype=votes_dtype(labels))
-        by_column: dict[str, list[int]] = {}
-        for j, lf in enumerate(lfs):
-            by_column.setdefault(lf.column, []).append(j)
-        for column, idx in by_column.items():
-            group = [lfs[j] for j in idx]
-            arr = frame.arrow(column, purpose=f"labeling function {group[0].name!r}")
-            if n == 0:
-                continue
-            found = _group_matches(group, arr)
-            out[:, idx] = np.where(found, np.asarray([labels[j] for j in idx]), ABSTAIN)
-        return out
+    def _group_matches(cls, group: list[RegexLF], arr) -> np.ndarray:
+        return _group_matches(group, arr)
 
 
 def regex_lf(name: str, pattern: str | re.Pattern, label: Any, column: str = "text", *,
