@@ -5,11 +5,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from dawn._lazy import lazy_exports
 
-# public name -> module that defines it (imported on first use, so `import dawn.label`
-# stays cheap and numba kernels compile only when needed)
+# public name -> module that defines it (imported on first use)
 _EXPORTS = {
     "ABSTAIN": "dawn.label.base",
     "LabelingFunction": "dawn.label.base",
@@ -26,16 +24,4 @@ _EXPORTS = {
     "LabelModel": "dawn.label.model",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'dawn.label' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
