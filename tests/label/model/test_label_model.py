@@ -33,7 +33,7 @@ def test_fit_returns_self_and_learns(planted):
     L, Y, truth = planted
     model = LabelModel(2)
     assert model.fit(L) is model
-    assert model.method_ == "dawid_skene" and "Dawid–Skene" in model.method_reason_
+    assert model.method_ == "pooled" and "Dawid–Skene" in model.method_reason_
     assert np.abs(model.accuracies_ - truth).max() < 0.03
     assert model.predict_proba(L).shape == (20_000, 2)
     mv = LabelModel(2, method="majority").fit(L)
