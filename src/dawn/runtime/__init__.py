@@ -7,5 +7,6 @@ the stage.
 """
 
 from dawn.runtime.partitions import BACKENDS, map_partitions, resolve_backend
+from dawn.runtime.threads import kernel_threads
 
-__all__ = ["BACKENDS", "map_partitions", "resolve_backend"]
+__all__ = ["BACKENDS", "kernel_threads", "map_partitions", "resolve_backend"]

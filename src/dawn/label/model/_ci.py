@@ -149,13 +149,17 @@ def predict_proba_ci(L, class_balance: np.ndarray, confusion: np.ndarray) -> np.
         csr = sp.csr_matrix(L)
     else:
         dense = np.asarray(L)
+    from dawn.runtime.threads import kernel_threads
+
     if csr is not None:
         out = np.empty((csr.shape[0], len(base)), np.float64)
-        _ci_csr(csr.indptr, csr.indices, csr.data, base, logtab, out, _chunks(len(out)))
+        with kernel_threads(work=csr.nnz * len(base)):
+            _ci_csr(csr.indptr, csr.indices, csr.data, base, logtab, out, _chunks(len(out)))
         return out
     dense = np.ascontiguousarray(dense)
     out = np.empty((dense.shape[0], len(base)), np.float64)
-    _ci_dense(dense, base, logtab, out, _chunks(len(out)))
+    with kernel_threads(work=dense.size * len(base)):
+        _ci_dense(dense, base, logtab, out, _chunks(len(out)))
     return out
 
 

@@ -56,6 +56,7 @@ from dawn.errors import (
 from dawn.label.matrix import LabelMatrix
 from dawn.label.model._ci import clip_probabilities, predict_proba_ci
 from dawn.label.model._patterns import FitData, fit_data
+from dawn.runtime.threads import kernel_threads
 
 __all__ = ["METHODS", "LabelModel"]
 
@@ -320,13 +321,14 @@ class LabelModel:
             raise ConfigError(f"{self.method} needs at least 3 LFs to estimate their accuracies "
                               f"without labels; the label matrix has {m}. Add LFs or use "
                               "method='majority'.")
-        data = fit_data(Lm, max_rows=self.max_rows, seed=self.seed)
         dev_scores: dict[str, float] = {}
-        if self.method == "auto":
-            method, reason, fitted = self._auto(Lm, k, balance, data, y_dev, dev_scores)
-        else:
-            method, reason = self.method, f"method={self.method!r} was asked for."
-            fitted = self._fit_method(method, Lm, k, balance, data)
+        with kernel_threads(work=n * m):
+            data = fit_data(Lm, max_rows=self.max_rows, seed=self.seed)
+            if self.method == "auto":
+                method, reason, fitted = self._auto(Lm, k, balance, data, y_dev, dev_scores)
+            else:
+                method, reason = self.method, f"method={self.method!r} was asked for."
+                fitted = self._fit_method(method, Lm, k, balance, data)
         cb, conf, info = fitted
         self.cardinality_ = k
         self.n_lfs_ = m
