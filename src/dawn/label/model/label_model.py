@@ -365,8 +365,13 @@ class LabelModel:
             from dawn.label.model.metal import fit_metal
             out = fit_metal(L, k, class_balance=balance, seed=self.seed, **opts)
         elif method == "pooled":
+            from dawn.label.model.dawid_skene import fit_dawid_skene
+
             wmv = self._fit_method("weighted_majority", L, k, balance, data)
-            ds = self._fit_method("dawid_skene", L, k, balance, data)
+            opts = {"max_iter": self.max_iter, "tol": self.tol, "smoothing": self.smoothing,
+                    **dict((self.options or {}).get("dawid_skene", {}))}
+            ds = fit_dawid_skene(L, k, balance, self.seed, data=data, init=wmv[:2], **opts)
+            ds = clip_probabilities(ds[0]), clip_probabilities(ds[1]), ds[2]
             conf = np.sqrt(wmv[1] * ds[1])
             conf /= conf.sum(axis=2, keepdims=True)
             out = ds[0], conf, {"weighted_majority": wmv[2], "dawid_skene": ds[2],
