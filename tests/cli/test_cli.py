@@ -165,3 +165,23 @@ def test_predict_without_a_registered_model_says_what_to_do(tmp_path):
     dawn("init", cwd=tmp_path)
     code, _, err = dawn("predict", "d.csv", cwd=tmp_path)
     assert code == 2 and "nothing" in err and "Traceback" not in err
+
+
+def test_explain_command_on_planted_outliers(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    df = pd.DataFrame({"version": rng.choice(["v1", "v2", "v3", "v4"], n),
+                       "region": rng.choice(["eu", "us", "asia"], n)})
+    rate = np.where((df["version"] == "v3") & (df["region"] == "eu"), 0.5, 0.01)
+    df["flagged"] = rng.random(n) < rate
+    df.to_csv(tmp_path / "d.csv", index=False)
+    code, out, err = dawn("explain", "d.csv", "--outlier", "flagged", "--json", cwd=tmp_path)
+    assert code == 0, err
+    found = json.loads(out)["explanations"]
+    assert found[0]["items"] == {"region": "eu", "version": "v3"}
+    code, out, err = dawn("explain", "d.csv", "--outlier", "flagged", cwd=tmp_path)
+    assert code == 0 and "version=v3" in out
+    code, _, err = dawn("explain", "d.csv", cwd=tmp_path)
+    assert code == 2 and "--outlier" in err

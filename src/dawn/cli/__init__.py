@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dawn.cli import demo as _demo
+from dawn.cli import explain as _explain
 from dawn.cli import label as _label
 from dawn.cli import train as _train
 
@@ -22,6 +23,7 @@ app.command("demo")(_demo.demo)
 app.command("label")(_label.label)
 app.command("train")(_train.train)
 app.command("predict")(_train.predict)
+app.command("explain")(_explain.explain)
 
 
 @app.callback(invoke_without_command=True)

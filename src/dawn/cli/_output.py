@@ -74,7 +74,8 @@ def print_frame(df: pd.DataFrame, title: str | None = None,
     table.add_column(str(df.index.name or ""), style="cyan", no_wrap=True)
     for col in df.columns:
         numeric = pd.api.types.is_numeric_dtype(df[col])
-        table.add_column(str(col), justify="right" if numeric else "left", no_wrap=numeric)
+        table.add_column(str(col), justify="right" if numeric else "left", no_wrap=numeric,
+                         overflow="ellipsis" if numeric else "fold")
     for idx, row in df.iterrows():
         cells = [f"{v:.1%}" if c in percent and isinstance(v, float) and v == v else _cell(v)
                  for c, v in zip(df.columns, row.tolist(), strict=True)]

@@ -2,9 +2,10 @@
 
 Rows arrive as ``HT``, an ``(m, n)`` int32 matrix of *heavy indices* (one row per
 attribute, so each attribute is contiguous): ``HT[a, r]`` is the position of row ``r``'s
-value of attribute ``a`` among that attribute's heavy values, or -1 when it is not heavy. Attribute pair ``p = (pa[p], pb[p])`` owns the slots
-``poff[p] : poff[p] + ha·hb`` of a flat count array (slot ``poff[p] + x·hb + y`` for heavy
-values ``x`` of ``pa[p]`` and ``y`` of ``pb[p]``, ``hb = phb[p]``).
+value of attribute ``a`` among that attribute's heavy values, or -1 when it is not heavy.
+Attribute pair ``p = (pa[p], pb[p])`` owns the slots ``poff[p] : poff[p] + ha·hb`` of a
+flat count array (slot ``poff[p] + x·hb + y`` for heavy values ``x`` of ``pa[p]`` and
+``y`` of ``pb[p]``, ``hb = phb[p]``).
 
 For triples, ``pmap`` maps every pair slot to the index of that heavy *pair* within its
 attribute pair (or -1 when the pair is not heavy); attribute triple ``t`` combines pair
