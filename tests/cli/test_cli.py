@@ -120,7 +120,7 @@ def test_demo_goes_on_to_a_label_model_and_a_registered_end_model(demo_json):
     train = report["train"]
     assert train["model"] == "comment-spam" and train["version"] == 1
     assert train["label_model"]["method"] in {"majority", "weighted_majority", "dawid_skene",
-                                              "metal", "triplet"}
+                                              "pooled", "metal", "triplet"}
     assert train["label_model"]["reason"]
     metrics = train["metrics"]
     # evaluated on rows held out from both models; gold never used in training
