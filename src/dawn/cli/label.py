@@ -26,7 +26,7 @@ def label(
         "--fault-tolerant", help="Record LF errors and go on instead of stopping.")] = False,
     label_model: Annotated[str | None, typer.Option(
         "--label-model", help="Also fit a label model (auto, majority, weighted_majority, "
-        "dawid_skene, metal, triplet) and show its estimated LF accuracies.")] = None,
+        "dawid_skene, pooled, metal, triplet) and show its estimated LF accuracies.")] = None,
     show: Annotated[str | None, typer.Option(
         "--show", help="Also print example rows of this labeling function.")] = None,
     kind: Annotated[str, typer.Option(

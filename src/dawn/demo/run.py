@@ -28,7 +28,7 @@ gold = "label"         # true labels, used only to evaluate
 classes = ["ham", "spam"]
 
 [label_model]
-method = "auto"        # or majority, weighted_majority, dawid_skene, metal, triplet
+method = "auto"        # or majority, weighted_majority, dawid_skene, pooled, metal, triplet
 
 [model]
 type = "auto"          # a seeded search over a linear model and boosted trees
