@@ -143,8 +143,12 @@ def score_itemsets(itemsets: Sequence[Itemset], outlier_counts: Sequence[float] 
 
 
 # -- ratio metrics --------------------------------------------------------------------------
-def _ratio(a, n1, c, n0, metric, alpha):
-    """Ratio, Katz interval and one-sided Fisher p-value of 2×2 tables (vectorised)."""
+def _ratio(a, n1, c, n0, metric, alpha, test=None):
+    """Ratio, Katz interval and one-sided Fisher p-value of 2×2 tables (vectorised).
+
+    ``test`` (a function of the ratios returning a boolean mask) limits the exact test —
+    the costly part — to those tables; the others get p = 1.
+    """
     from scipy.stats import hypergeom, norm
 
     a, n1, c, n0 = (np.maximum(np.asarray(x, dtype=np.float64), 0.0) for x in (a, n1, c, n0))
@@ -164,11 +168,14 @@ def _ratio(a, n1, c, n0, metric, alpha):
         se = np.sqrt(np.maximum(var, 0.0))
         lo = np.exp(np.log(value) - z * se)
         hi = np.exp(np.log(value) + z * se)
-    ai, n1i, ci, n0i = (np.rint(x).astype(np.int64) for x in (a, n1, c, n0))
-    ai = np.minimum(ai, n1i)
-    ci = np.minimum(ci, n0i)
-    p = hypergeom.sf(ai - 1, n1i + n0i, ai + ci, n1i)
-    p = np.where(n1i + n0i > 0, np.clip(p, 0.0, 1.0), 1.0)
+    p = np.ones(len(a))
+    rows = np.arange(len(a)) if test is None else np.flatnonzero(test(value))
+    if len(rows):
+        ai, n1i, ci, n0i = (np.rint(x[rows]).astype(np.int64) for x in (a, n1, c, n0))
+        ai = np.minimum(ai, n1i)
+        ci = np.minimum(ci, n0i)
+        pr = hypergeom.sf(ai - 1, n1i + n0i, ai + ci, n1i)
+        p[rows] = np.where(n1i + n0i > 0, np.clip(pr, 0.0, 1.0), 1.0)
     return value, lo, hi, p
 
 
@@ -187,10 +194,14 @@ def _subset_pairs(items: list[Itemset], cand: np.ndarray, index: dict) -> tuple[
 
 def _score_ratio(items, out, tot, N_out, N, min_support, min_ratio, alpha, metric):
     m = len(items)
-    value, lo, hi, p = _ratio(out, tot, N_out - out, N - tot, metric, alpha)
-    p_adj = np.minimum(p * m, 1.0)
     support = out / N_out
-    ok = (support >= min_support - 1e-12) & (value >= min_ratio) & (p_adj <= alpha)
+    big = support >= min_support - 1e-12
+    # the exact test only where it can matter: large enough with a high enough ratio
+    # (Bonferroni still counts every combination tested for support)
+    value, lo, hi, p = _ratio(out, tot, N_out - out, N - tot, metric, alpha,
+                              test=lambda value: big & (value >= min_ratio))
+    p_adj = np.minimum(p * m, 1.0)
+    ok = big & (value >= min_ratio) & (p_adj <= alpha)
     keep = _minimal(items, ok, m, alpha, min_ratio,
                     within=lambda T, S: _ratio(out[T], tot[T], out[S] - out[T],
                                                tot[S] - tot[T], metric, alpha)[3],
