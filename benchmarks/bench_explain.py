@@ -55,7 +55,6 @@ import functools
 import json
 import math
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -65,6 +64,7 @@ from itertools import combinations
 from pathlib import Path
 
 import numpy as np
+from _peers import peak_mb, reset_peak, rss_mb
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -92,39 +92,6 @@ PEER_SPEC = {"steps": [["DivExplorer", "sliceline", "pyarrow"]],
 
 
 # ---------------------------------------------------------------------------- memory
-
-def _status_kb(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def rss_mb() -> float:
-    kb = _status_kb("VmRSS")
-    if kb is None:
-        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / 1024
-
-
-def reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_mb() -> float:
-    kb = _status_kb("VmHWM")
-    if kb is None:
-        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / 1024
-
 
 def timed(fn):
     """Run ``fn()`` measuring wall time and peak RSS increase; returns (result, stats)."""

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -41,6 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _peers import peak_mb, reset_peak, rss_mb
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -64,44 +64,6 @@ DAWN_ENV = {
                 "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
     "dawn_passive": {"OMP_WAIT_POLICY": "passive"},
 }
-
-
-# ---------------------------------------------------------------------------- memory
-
-def _status_kb(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def rss_mb() -> float:
-    """Current resident set size in MB (``ru_maxrss`` when /proc is not there)."""
-    kb = _status_kb("VmRSS")
-    if kb is None:
-        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / 1024
-
-
-def reset_peak() -> bool:
-    """Reset the kernel's peak-RSS mark of this process (Linux); True when it worked."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_mb() -> float:
-    """Peak RSS in MB since the last :func:`reset_peak` (``ru_maxrss`` when /proc is not there)."""
-    kb = _status_kb("VmHWM")
-    if kb is None:
-        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / 1024
 
 
 # ---------------------------------------------------------------------------- workers
