@@ -83,8 +83,14 @@ class LabelMatrix:
         if self.classes is not None and max_label >= len(self.classes) and self.shape[0]:
             raise LabelError(f"label {max_label} is outside 0..{len(self.classes) - 1} "
                              f"for classes {self.classes}.")
-        self.errors = (pd.DataFrame(columns=ERROR_COLUMNS) if errors is None
-                       else errors.reset_index(drop=True))
+        self._errors = None if errors is None else errors.reset_index(drop=True)
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        """LF failures recorded by a fault-tolerant run: columns ``row``, ``lf``, ``error``."""
+        if self._errors is None:  # built on first use: an empty DataFrame costs ~1 ms
+            self._errors = pd.DataFrame(columns=ERROR_COLUMNS)
+        return self._errors
 
     @classmethod
     def from_blocks(cls, blocks: Sequence, lf_names, classes=None, errors=None) -> LabelMatrix:
@@ -161,7 +167,7 @@ class LabelMatrix:
             rows = np.flatnonzero(rows)
         votes = self._csr[rows] if self._csr is not None else self._dense[rows]
         errors = None
-        if len(self.errors):
+        if self._errors is not None and len(self._errors):
             position = pd.Series(np.arange(len(rows)), index=rows)
             kept = self.errors[self.errors["row"].isin(position.index)]
             errors = kept.assign(row=position.loc[kept["row"]].to_numpy())
