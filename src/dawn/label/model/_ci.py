@@ -28,6 +28,9 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
+from dawn.label.model._patterns import vote_source
+from dawn.runtime.threads import kernel_threads
+
 __all__ = ["EPS", "clip_probabilities", "log_tables", "predict_proba_ci",
            "predict_proba_reference"]
 
@@ -139,24 +142,14 @@ def predict_proba_ci(L, class_balance: np.ndarray, confusion: np.ndarray) -> np.
     confusion : (m, k, k + 1) per-LF vote probabilities (see the module docstring)
     """
     base, logtab = log_tables(class_balance, confusion)
-    csr = None
-    if hasattr(L, "is_sparse"):
-        if L.is_sparse:
-            csr = L.votes_csr()
-        else:
-            dense = np.asarray(L)
-    elif sp.issparse(L):
-        csr = sp.csr_matrix(L)
-    else:
-        dense = np.asarray(L)
-    from dawn.runtime.threads import kernel_threads
-
-    if csr is not None:
+    src = vote_source(L)
+    if sp.issparse(src):
+        csr = src
         out = np.empty((csr.shape[0], len(base)), np.float64)
         with kernel_threads(work=csr.nnz * len(base)):
             _ci_csr(csr.indptr, csr.indices, csr.data, base, logtab, out, _chunks(len(out)))
         return out
-    dense = np.ascontiguousarray(dense)
+    dense = np.ascontiguousarray(src)
     out = np.empty((dense.shape[0], len(base)), np.float64)
     with kernel_threads(work=dense.size * len(base)):
         _ci_dense(dense, base, logtab, out, _chunks(len(out)))

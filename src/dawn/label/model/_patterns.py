@@ -259,6 +259,16 @@ def _canonical_csr(csr: sp.csr_matrix) -> sp.csr_matrix:
     return csr
 
 
+def vote_source(L) -> np.ndarray | sp.csr_matrix:
+    """The votes of ``L`` as they are stored: a canonical CSR of ``label + 1`` for sparse
+    input (a sparse LabelMatrix or scipy matrix), else a dense int array (-1 = abstain)."""
+    if hasattr(L, "is_sparse"):
+        return _canonical_csr(L.votes_csr()) if L.is_sparse else np.asarray(L)
+    if sp.issparse(L):
+        return _canonical_csr(sp.csr_matrix(L))
+    return np.asarray(L)
+
+
 def vote_patterns(L) -> VotePatterns:
     """Distinct rows of ``L`` with counts and inverse (see the module docstring).
 
@@ -267,24 +277,15 @@ def vote_patterns(L) -> VotePatterns:
     L : LabelMatrix, dense int array ``(n, m)`` with ``-1`` = abstain, or a scipy sparse
         matrix of ``label + 1``
     """
-    csr = None
-    if hasattr(L, "is_sparse"):
-        if L.is_sparse:
-            csr = L.votes_csr()
-        else:
-            dense = np.asarray(L)
-    elif sp.issparse(L):
-        csr = sp.csr_matrix(L)
-    else:
-        dense = np.asarray(L)
-    if csr is not None:
-        csr = _canonical_csr(csr)
+    src = vote_source(L)
+    if sp.issparse(src):
+        csr = src
         indptr = csr.indptr.astype(np.int64, copy=False)
         hashes = _hash_csr(indptr, csr.indices, csr.data)
         rep, counts, inverse = _dedupe_csr(indptr, csr.indices, csr.data, hashes)
         ptr, lfs, labels = _gather_csr(indptr, csr.indices, csr.data, rep)
         return VotePatterns(ptr, lfs, labels, counts, inverse, csr.shape[1])
-    dense = np.ascontiguousarray(dense)
+    dense = np.ascontiguousarray(src)
     hashes = _hash_dense(dense)
     rep, counts, inverse = _dedupe_dense(dense, hashes)
     ptr, lfs, labels = _gather_dense(dense, rep)
@@ -361,14 +362,6 @@ class FitData:
         return self.lf_vote_totals
 
 
-def _source(L) -> np.ndarray | sp.csr_matrix:
-    if hasattr(L, "is_sparse"):
-        return _canonical_csr(L.votes_csr()) if L.is_sparse else np.asarray(L)
-    if sp.issparse(L):
-        return _canonical_csr(sp.csr_matrix(L))
-    return np.asarray(L)
-
-
 def fit_data(L, *, max_rows: int | None = 100_000, seed: int = 0, probe: int = 20_000,
              min_gain: float = 2.0) -> FitData:
     """Rows for an iterative fit: distinct patterns when they are at most ``1/min_gain`` of
@@ -376,7 +369,7 @@ def fit_data(L, *, max_rows: int | None = 100_000, seed: int = 0, probe: int = 2
     sample of about ``max_rows`` rows (each kept with probability ``max_rows / n``) when
     there are more (``None``: all rows).
     """
-    src = _source(L)
+    src = vote_source(L)
     total = src.shape[0]
     sampled = max_rows is not None and total > max_rows
     if sampled:
