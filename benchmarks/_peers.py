@@ -181,3 +181,17 @@ def peak_mb() -> float:
 
 
 # ---------------------------------------------------------------------------- workers
+
+
+def dawn_commit() -> str:
+    """The checkout's commit, with ``+ uncommitted changes`` when src/ differs from it."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent.parent,
+                                  capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "src")
+    return head + (" + uncommitted changes" if dirty else "")

@@ -417,20 +417,6 @@ def render(results: list[dict], repeats: int, argv: list[str], versions: dict,
     return "\n".join(lines) + "\n"
 
 
-def dawn_commit() -> str:
-    """The checkout's commit, with ``+ uncommitted changes`` when src/ differs from it."""
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                                  timeout=30).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown commit"
-    dirty = git("status", "--porcelain", "--untracked-files=no", "src")
-    return head + (" + uncommitted changes" if dirty else "")
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -478,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import dawn
 
-    versions = {"dawn": f"{getattr(dawn, '__version__', 'dev')} ({dawn_commit()})",
+    versions = {"dawn": f"{getattr(dawn, '__version__', 'dev')} ({_peers.dawn_commit()})",
                 "Snorkel": _peers.peer_version("snorkel", "snorkel"),
                 "torch": _peers.peer_version("snorkel", "torch"),
                 "numba": numba.__version__, "numpy": np.__version__,
