@@ -12,18 +12,14 @@ from hypothesis import strategies as st
 from dawn.errors import ConfigError, DawnWarning, LabelError
 from dawn.label import LabelMatrix
 from dawn.label.model.metal import fit_metal
+from dawn.label.model.synthetic import synthetic_label_matrix
 
 
 def planted(n, acc, cov, balance, seed=0):
     """Conditionally independent symmetric LFs with the given accuracies and coverages."""
-    rng = np.random.default_rng(seed)
-    k, m = len(balance), len(acc)
-    y = rng.choice(k, size=n, p=balance)
-    fires = rng.random((n, m)) < np.asarray(cov)
-    right = rng.random((n, m)) < np.asarray(acc)
-    wrong = (y[:, None] + rng.integers(1, k, (n, m))) % k
-    votes = np.where(fires, np.where(right, y[:, None], wrong), -1).astype(np.int8)
-    return LabelMatrix(votes, [f"lf{j}" for j in range(m)]), y
+    L, y, _ = synthetic_label_matrix(n, len(acc), len(balance), accuracies=acc, coverage=cov,
+                                     class_balance=balance, seed=seed)
+    return L, y
 
 
 def check_shapes(p, conf, m, k):

@@ -10,19 +10,15 @@ from hypothesis import strategies as st
 
 from dawn.errors import ConfigError, LabelError
 from dawn.label import LabelMatrix
+from dawn.label.model.synthetic import synthetic_label_matrix
 from dawn.label.model.triplet import fit_triplet
 
 
 def planted(n, acc, cov, balance, seed=0):
     """Conditionally independent symmetric LFs with the given accuracies and coverages."""
-    rng = np.random.default_rng(seed)
-    k, m = len(balance), len(acc)
-    y = rng.choice(k, size=n, p=balance)
-    fires = rng.random((n, m)) < np.asarray(cov)
-    right = rng.random((n, m)) < np.asarray(acc)
-    wrong = (y[:, None] + rng.integers(1, k, (n, m))) % k
-    votes = np.where(fires, np.where(right, y[:, None], wrong), -1).astype(np.int8)
-    return votes, y
+    L, y, _ = synthetic_label_matrix(n, len(acc), len(balance), accuracies=acc, coverage=cov,
+                                     class_balance=balance, seed=seed)
+    return np.asarray(L), y
 
 
 def lm(votes):
