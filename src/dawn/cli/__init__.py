@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from dawn.cli import act as _act
 from dawn.cli import demo as _demo
 from dawn.cli import explain as _explain
 from dawn.cli import label as _label
@@ -24,6 +25,7 @@ app.command("label")(_label.label)
 app.command("train")(_train.train)
 app.command("predict")(_train.predict)
 app.command("explain")(_explain.explain)
+app.add_typer(_act.act_app, name="act")
 
 
 @app.callback(invoke_without_command=True)

@@ -25,6 +25,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from dawn.errors import ArtefactNotFoundError, StoreError
@@ -141,6 +142,18 @@ class Outbox:
                          (status, due, str(error)[:2000], utcnow(), item_id))
         return status
 
+    def extend(self, item_id: int, lease: float) -> bool:
+        """Hold a claimed item for ``lease`` more seconds from now (before a long action).
+
+        Returns ``False`` (and changes nothing) when the item is no longer claimed.
+        """
+        with self._db.transaction() as conn:
+            self._row(conn, item_id)
+            cur = conn.execute("UPDATE action_outbox SET claimed_until = ?, updated_at = ? "
+                               "WHERE id = ? AND status = 'claimed'",
+                               (utcnow(float(lease)), utcnow(), int(item_id)))
+            return bool(cur.rowcount)
+
     def requeue(self, item_id: int) -> None:
         """Put a ``failed`` (or any) item back to ``pending`` now, with its attempts reset."""
         with self._db.transaction() as conn:
@@ -164,11 +177,114 @@ class Outbox:
                               [*params, int(limit)])
         return [_item(r) for r in rows]
 
+    def find(self, key: str) -> OutboxItem | None:
+        """The item with idempotency ``key``, or ``None``.
+
+        >>> import tempfile
+        >>> from dawn.store import Project
+        >>> with Project.init(tempfile.mkdtemp()) as project:
+        ...     i = project.outbox.enqueue("log", {}, key="k1")
+        ...     project.outbox.find("k1").id == i, project.outbox.find("k2")
+        (True, None)
+        """
+        rows = self._db.query("SELECT * FROM action_outbox WHERE idempotency_key = ?", [str(key)])
+        return _item(rows[0]) if rows else None
+
+    def count_recent(self, seconds: float, *, kind: str | None = None,
+                     where: Mapping[str, Any] | None = None, at_most: int | None = None) -> int:
+        """How many items were enqueued in the last ``seconds`` (any status).
+
+        ``kind`` keeps only items of that kind; ``where`` only items whose payload has
+        each key equal to the given value (text, number, bool or None). Counting stops
+        at ``at_most`` (enough to tell whether a limit is reached). Rate limits and
+        cool-downs count with this. Items are found by creation time through their ids,
+        so the cost grows with the window's rows, not the outbox's size.
+
+        >>> import tempfile
+        >>> from dawn.store import Project
+        >>> with Project.init(tempfile.mkdtemp()) as project:
+        ...     box = project.outbox
+        ...     _ = [box.enqueue("action", {"action": a}) for a in ("mail", "mail", "hook")]
+        ...     box.count_recent(60), box.count_recent(60, where={"action": "mail"})
+        (3, 2)
+        """
+        if not float(seconds) >= 0:
+            raise StoreError(f"seconds must be a non-negative number, got {seconds!r}.")
+        since = utcnow(-float(seconds))
+        sql = "SELECT 1 FROM action_outbox WHERE id >= ? AND created_at >= ?"
+        extra: list[Any] = []
+        if kind is not None:
+            sql += " AND kind = ?"
+            extra.append(kind)
+        for name, value in (where or {}).items():
+            if not isinstance(name, str) or not name or '"' in name:
+                raise StoreError(f"payload key {name!r} must be non-empty text without '\"'.")
+            if value is None:
+                sql += " AND json_extract(payload, ?) IS NULL"
+                extra.append(f'$."{name}"')
+            elif isinstance(value, (str, int, float)):  # bool is an int: JSON true is 1
+                sql += " AND json_extract(payload, ?) = ?"
+                extra += [f'$."{name}"', value]
+            else:
+                raise StoreError(f"where[{name!r}] = {value!r}: compare payload keys with text, "
+                                 "numbers, booleans or None.")
+        with self._db.transaction() as conn:
+            first = _first_id_since(conn, since)
+            if first is None:
+                return 0
+            if at_most is not None:
+                sql += f" LIMIT {max(int(at_most), 0)}"
+            return int(conn.execute(f"SELECT count(*) FROM ({sql})",
+                                    [first, since, *extra]).fetchone()[0])
+
+    def next_due(self, kinds: Iterable[str] | None = None) -> float | None:
+        """Seconds until the next item can be claimed (0 if one can now); ``None`` if none waits.
+
+        Counts pending items (due at their retry time) and claimed ones (due when their
+        lease runs out, should their worker die); ``done`` and ``failed`` items never are.
+        """
+        sql = ("SELECT min(CASE WHEN status = 'pending' THEN available_at ELSE claimed_until END) "
+               "FROM action_outbox WHERE status IN ('pending', 'claimed')")
+        extra: list[Any] = []
+        if kinds is not None:
+            extra = list(kinds)
+            sql += f" AND kind IN ({', '.join('?' * len(extra))})"
+        due = self._db.query(sql, extra)[0][0]
+        if due is None:
+            return None
+        wait = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
+        return max(wait, 0.0)
+
     def _row(self, conn: sqlite3.Connection, item_id: int) -> sqlite3.Row:
         row = conn.execute("SELECT * FROM action_outbox WHERE id = ?", (int(item_id),)).fetchone()
         if row is None:
             raise ArtefactNotFoundError(f"no outbox item with id {item_id!r}.")
         return row
+
+
+def _first_id_since(conn: sqlite3.Connection, since: str) -> int | None:
+    """The smallest id created at or after ``since`` (binary search: ids grow with time)."""
+    # two queries: SQLite answers a lone min() or max() from the index, not both at once
+    hi = conn.execute("SELECT max(id) FROM action_outbox").fetchone()[0]
+    lo = conn.execute("SELECT min(id) FROM action_outbox").fetchone()[0]
+    if hi is None:
+        return None
+
+    def created(at: int) -> tuple[int, str]:
+        row = conn.execute("SELECT id, created_at FROM action_outbox WHERE id >= ? ORDER BY id "
+                           "LIMIT 1", (at,)).fetchone()
+        return int(row[0]), row[1]
+
+    if created(hi)[1] < since:
+        return None
+    while lo < hi:  # the first id >= hi is new enough; none before lo is
+        mid = (lo + hi) // 2
+        found, at = created(mid)
+        if at >= since:
+            hi = mid
+        else:
+            lo = found + 1  # every id up to ``found`` is older
+    return created(lo)[0]
 
 
 def _item(row: sqlite3.Row) -> OutboxItem:
