@@ -52,7 +52,7 @@ def emit(
         "(default: a hash of the payload).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Record EVENT in the outbox for every [[action]] it triggers (delivered by `deliver`)."""
+    """Record EVENT in the outbox for every action table it triggers (delivered by `deliver`)."""
     from dawn.act import emit as emit_event
     from dawn.errors import ConfigError
 
@@ -68,7 +68,7 @@ def emit(
         print_json({"event": event, **result.to_dict()})
         return
     if not actions:
-        console.print("[yellow]no [[action]] tables in dawn.toml[/]: nothing to trigger.")
+        console.print("[yellow]no \\[\\[action]] tables in dawn.toml[/]: nothing to trigger.")
     elif not result and not result.suppressed:
         console.print(f"event [bold]{event}[/] triggers none of the {len(actions)} actions.",
                       highlight=False)
