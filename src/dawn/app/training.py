@@ -16,10 +16,7 @@ import pandas as pd
 
 from dawn.errors import ConfigError
 
-__all__ = ["TrainRun", "train_project"]
-
-_LABEL_MODEL_KEYS = {"method", "seed"}
-_MODEL_KEYS = {"type", "columns", "text", "seed", "test_fraction", "holdout", "calibrate"}
+__all__ = ["TrainRun", "fit_models", "register_run", "train_project"]
 
 
 @dataclass
@@ -34,6 +31,7 @@ class TrainRun:
     label_errors: pd.DataFrame = field(repr=False)
     lineage: dict[str, Any] = field(repr=False)
     labels: Any = field(default=None, repr=False)  # the LabelRun of the LFs
+    test: np.ndarray | None = field(default=None, repr=False)  # rows held out to evaluate
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,7 +45,10 @@ class TrainRun:
         }
 
 
-def _table(config, key: str, allowed: set[str]) -> dict[str, Any]:
+def _table(config, key: str, allowed: set[str] | None = None) -> dict[str, Any]:
+    from dawn.app.config import TABLE_KEYS
+
+    allowed = TABLE_KEYS[key] if allowed is None else allowed
     table = config.raw.get(key, {})
     if not isinstance(table, dict):
         raise ConfigError(f"{config.path}: [{key}] must be a table.")
@@ -63,17 +64,27 @@ def train_project(path: str | Path = "dawn.toml", *, label_model: str | None = N
     """Run the app file's pipeline up to a registered, evaluated end model."""
     from dawn.app.config import load_config
     from dawn.app.labeling import label_data
+
+    config = load_config(path)
+    run = label_data(lfs=config.path, progress=progress)
+    return register_run(config, fit_models(config, run, label_model=label_model, model=model))
+
+
+def fit_models(config, run, *, label_model: str | None = None, model: str | None = None
+               ) -> TrainRun:
+    """Fit the label model and the end model on the labelled rows of ``run`` (a
+    :class:`~dawn.app.labeling.LabelRun`) and evaluate both on held-out gold rows.
+
+    The result is not registered yet (``version`` is 0): see :func:`register_run`.
+    """
     from dawn.data import fingerprint
     from dawn.label import LabelModel
-    from dawn.store import Project
     from dawn.train import evaluate, find_label_errors, out_of_fold_proba, train
     from dawn.train.linear import LinearModel
 
-    config = load_config(path)
-    lm_cfg = _table(config, "label_model", _LABEL_MODEL_KEYS)
-    m_cfg = _table(config, "model", _MODEL_KEYS)
+    lm_cfg = _table(config, "label_model")
+    m_cfg = _table(config, "model")
     seed = int(m_cfg.get("seed", 0))
-    run = label_data(lfs=config.path, progress=progress)
     classes, L, frame = run.classes, run.L, run.frame
     k = L.cardinality if classes is None else len(classes)
     n = len(frame)
@@ -122,16 +133,37 @@ def train_project(path: str | Path = "dawn.toml", *, label_model: str | None = N
         "end_model": clf.info["chosen"],
         "app_file": str(config.path),
     }
-    arrays, meta = clf.to_arrays()
-    lm_arrays, lm_meta = lm.to_arrays()
-    arrays.update({f"label_model.{key}": v for key, v in lm_arrays.items()})
-    meta["label_model"] = lm_meta
+    return TrainRun(config.name, 0, lm, clf, metrics, errors, lineage, run, test)
+
+
+def register_run(config, result: TrainRun, *, arrays: dict[str, Any] | None = None,
+                 meta: dict[str, Any] | None = None, lineage: dict[str, Any] | None = None,
+                 metrics: dict[str, Any] | None = None) -> TrainRun:
+    """Register ``result``'s models as a new current version of ``config.name``.
+
+    ``arrays`` / ``meta`` / ``lineage`` / ``metrics`` add to what is stored (e.g. a
+    monitoring reference); ``result.version`` is set to the new version and returned.
+    """
+    from dawn.store import Project
+
+    model_arrays, model_meta = result.classifier.to_arrays()
+    lm_arrays, lm_meta = result.label_model.to_arrays()
+    model_arrays.update({f"label_model.{key}": v for key, v in lm_arrays.items()})
+    model_meta["label_model"] = lm_meta
+    model_arrays.update(arrays or {})
+    model_meta.update(meta or {})
+    result.lineage.update(lineage or {})
+    flat = {**_flat_metrics(result.metrics), **(metrics or {})}
     with Project.open(config.base_dir, create=True) as project:
-        version = project.registry.register_model(config.name, arrays, meta, lineage=lineage,
-                                                  metrics=_flat_metrics(metrics), promote=True)
-        run_id = project.runs.start("train", {"model": config.name})
-        project.runs.finish(run_id, summary={"version": version.version, "metrics": metrics})
-    return TrainRun(config.name, version.version, lm, clf, metrics, errors, lineage, run)
+        with project.transaction():
+            version = project.registry.register_model(config.name, model_arrays, model_meta,
+                                                      lineage=result.lineage, metrics=flat,
+                                                      promote=True)
+            run_id = project.runs.start("train", {"model": config.name})
+            project.runs.finish(run_id, summary={"version": version.version,
+                                                 "metrics": result.metrics})
+    result.version = version.version
+    return result
 
 
 def _no_votes(L) -> np.ndarray:

@@ -11,6 +11,9 @@ from dawn.cli import act as _act
 from dawn.cli import demo as _demo
 from dawn.cli import explain as _explain
 from dawn.cli import label as _label
+from dawn.cli import models as _models
+from dawn.cli import monitor as _monitor
+from dawn.cli import run as _run
 from dawn.cli import train as _train
 
 app = typer.Typer(
@@ -25,6 +28,11 @@ app.command("label")(_label.label)
 app.command("train")(_train.train)
 app.command("predict")(_train.predict)
 app.command("explain")(_explain.explain)
+app.command("run")(_run.run)
+app.command("models")(_models.models)
+app.command("promote")(_models.promote)
+app.command("rollback")(_models.rollback)
+app.command("monitor")(_monitor.monitor)
 app.add_typer(_act.act_app, name="act")
 
 
