@@ -129,7 +129,9 @@ def fit_models(config, run, *, label_model: str | None = None, model: str | None
         "data": {"source": config.data, "rows": n, "fingerprint": fingerprint(frame)},
         "lfs": config.lf_specs,
         "classes": classes,
-        "label_model": {"method": lm.method_, "reason": lm.method_reason_},
+        "label_model": {"method": lm.method_, "reason": lm.method_reason_,
+                        "accuracies": _by_lf(run.L.lf_names, lm.accuracies_)},
+        "lf_analysis": _lf_analysis(run.summary),
         "end_model": clf.info["chosen"],
         "app_file": str(config.path),
     }
@@ -164,6 +166,30 @@ def register_run(config, result: TrainRun, *, arrays: dict[str, Any] | None = No
                                                  "metrics": result.metrics})
     result.version = version.version
     return result
+
+
+def _by_lf(names, values) -> dict[str, float | None]:
+    return {str(n): (float(v) if np.isfinite(v) else None) for n, v in zip(names, values,
+                                                                         strict=True)}
+
+
+def _lf_analysis(summary: pd.DataFrame) -> list[dict[str, Any]]:
+    """The LF analysis table as JSON-able records (what the dashboard shows)."""
+    columns = {"Polarity": "polarity", "Coverage": "coverage", "Overlaps": "overlaps",
+               "Conflicts": "conflicts", "Emp. Acc.": "emp_accuracy"}
+    records = []
+    for name, row in summary.iterrows():
+        record: dict[str, Any] = {"lf": str(name)}
+        for col, key in columns.items():
+            if col in summary.columns:
+                value = row[col]
+                if isinstance(value, (list, tuple, np.ndarray)):
+                    value = [str(v) for v in value]
+                elif isinstance(value, (int, float, np.number)):
+                    value = float(value) if np.isfinite(value) else None
+                record[key] = value
+        records.append(record)
+    return records
 
 
 def _no_votes(L) -> np.ndarray:
