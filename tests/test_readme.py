@@ -26,7 +26,8 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("module", ["dawn.data", "dawn.store", "dawn.label", "dawn.errors",
-                                    "dawn.runtime", "dawn.app", "dawn.demo"])
+                                    "dawn.runtime", "dawn.app", "dawn.demo", "dawn.monitor",
+                                    "dawn.act"])
 def test_public_names_exist_and_are_listed(module):
     import importlib
 
