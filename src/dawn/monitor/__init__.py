@@ -23,7 +23,10 @@ _EXPORTS = {
     "DriftReport": "dawn.monitor.report",
     "lf_drift_frame": "dawn.monitor.lf",
     "PerformanceEstimator": "dawn.monitor.performance",
+    "PerformanceEstimate": "dawn.monitor.performance",
     "BiasMonitor": "dawn.monitor.sequential",
+    "record_check": "dawn.monitor.alerts",
+    "record_estimate": "dawn.monitor.alerts",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

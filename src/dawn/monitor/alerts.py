@@ -20,9 +20,11 @@ def record_check(project, report, *, model: str = "data", version: int | None = 
     """Record a :class:`DriftReport` in ``project``'s history; emit ``"drift"`` if it drifted.
 
     History gets ``drift_share`` (the fraction of columns that drifted) and one
-    ``effect.<column>`` point per column, with ``report.summary()`` as details. Returns the
-    outbox ids of the actions the event queued (empty when nothing drifted or no action
-    listens). The same drifted columns of the same version alert at most once a day.
+    ``effect.<column>`` point per column, with ``report.summary()`` as details. When the
+    report found segments, an ``"explanation"`` event (payload ``segments``) follows.
+    Returns the outbox ids of the actions the events queued (empty when nothing drifted or
+    no action listens). The same drifted columns (or top segment) of the same version alert
+    at most once a day.
     """
     from dawn.act import emit
 
@@ -42,8 +44,15 @@ def record_check(project, report, *, model: str = "data", version: int | None = 
         # own cooldown / rate_limit tighten this further
         day = datetime.now(UTC).date().isoformat()
         columns = ",".join(sorted(report.drifted_columns))
-        return emit(project, "drift", payload, actions=actions,
-                    key=f"{model}:{version}:{columns}:{day}")
+        ids = list(emit(project, "drift", payload, actions=actions,
+                        key=f"{model}:{version}:{columns}:{day}"))
+        segments = summary.get("segments") or []
+        if segments:  # an explanation appeared: where the drifted data is concentrated
+            top = ",".join(f"{k}={v}" for k, v in sorted(segments[0]["items"].items()))
+            ids += emit(project, "explanation", {"model": model, "version": version,
+                                                 "source": "drift", "segments": segments},
+                        actions=actions, key=f"{model}:{version}:{top}:{day}")
+        return ids
 
 
 def record_estimate(project, estimate, *, model: str = "data", version: int | None = None,
