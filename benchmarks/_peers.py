@@ -30,10 +30,15 @@ BENCHMARKS_MD = HERE.parent / "BENCHMARKS.md"
 # Snorkel: torch first, pinned to the CPU build on this machine's disk (a plain `torch`
 # pulls a multi-GB CUDA build). snorkel 0.10.0 installs and imports as is with
 # pandas 3.1.1 / numpy 2.4.6 / pyarrow 26 on Python 3.11 (no extra pins needed).
+# Evidently 0.7 needs pandas<3 (it fails to import with pandas 3).
 PEERS: dict[str, dict[str, Any]] = {
     "snorkel": {
         "steps": [["torch==2.13.0"], ["snorkel", "pyarrow"]],
         "check": "import snorkel, torch, pyarrow; print(snorkel.__version__)",
+    },
+    "evidently": {
+        "steps": [["evidently", "pandas<3", "pyarrow"]],
+        "check": "import evidently, pandas, pyarrow; print(evidently.__version__)",
     },
 }
 
