@@ -14,6 +14,7 @@ from dawn.cli import label as _label
 from dawn.cli import models as _models
 from dawn.cli import monitor as _monitor
 from dawn.cli import run as _run
+from dawn.cli import serve as _serve
 from dawn.cli import train as _train
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.command("models")(_models.models)
 app.command("promote")(_models.promote)
 app.command("rollback")(_models.rollback)
 app.command("monitor")(_monitor.monitor)
+app.command("serve")(_serve.serve)
 app.add_typer(_act.act_app, name="act")
 
 

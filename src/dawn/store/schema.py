@@ -95,6 +95,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at TEXT NOT NULL)""",
         "CREATE INDEX ix_outbox_ready ON action_outbox(status, available_at)",
     ),
+    (  # 2: the server's prediction log (what monitoring sees of each scored row)
+        """CREATE TABLE prediction_log (
+            id INTEGER PRIMARY KEY,
+            model TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            ts TEXT NOT NULL,
+            row TEXT NOT NULL DEFAULT '{}',
+            prediction TEXT,
+            confidence REAL)""",
+        "CREATE INDEX ix_predlog_model_id ON prediction_log(model, id)",
+        "CREATE INDEX ix_predlog_ts ON prediction_log(ts)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
