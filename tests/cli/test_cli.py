@@ -185,3 +185,53 @@ def test_explain_command_on_planted_outliers(tmp_path):
     assert code == 0 and "version=v3" in out
     code, _, err = dawn("explain", "d.csv", cwd=tmp_path)
     assert code == 2 and "--outlier" in err
+
+
+def test_demo_tour_monitors_drifted_traffic_and_acts(demo_json):
+    folder, report = demo_json
+    drift = report["drift"]
+    assert drift["traffic_rows"] == 2000 and drift["drifted"]
+    # the spam wave: more spam predicted, newer accounts, more links
+    assert {"prediction", "account_age_days", "n_links"} <= set(drift["drifted_columns"])
+    assert drift["segments"] and drift["actions_delivered"] == 1
+    assert report["run"]["end_model"]["f1"].keys() == {"ham", "spam"}
+    code, out, err = dawn("act", "deliver", "--once", "--json", cwd=folder)
+    assert code == 0, err
+    assert json.loads(out)["delivered"] == 0  # nothing left pending
+
+
+def test_demo_serve_keeps_the_api_and_dashboard_up(tmp_path):
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    env.pop("DAWN_API_KEY", None)
+    proc = subprocess.Popen([sys.executable, "-m", "dawn", "demo", str(tmp_path / "p"),
+                             "--rows", "600", "--traffic", "300", "--serve", "--port",
+                             str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, proc.stderr.read()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the demo server did not come up"
+            time.sleep(0.5)
+        page = httpx.get(f"http://127.0.0.1:{port}/dashboard/models/comment-spam", timeout=10)
+        assert page.status_code == 200 and "comment-spam" in page.text
+        answer = httpx.post(f"http://127.0.0.1:{port}/v1/models/comment-spam/predict",
+                            json={"rows": [{"text": "check out my channel http://x.co",
+                                            "account_age_days": 3, "n_links": 1}]}, timeout=10)
+        assert answer.status_code == 200 and answer.json()["predictions"] == ["spam"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

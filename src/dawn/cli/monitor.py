@@ -57,7 +57,7 @@ def monitor(
             payload["html"] = str(html)
         print_json(payload)
     else:
-        _print_report(report, len(ref), len(cur), html)
+        print_report(report, len(ref), len(cur), html)
     if fail_on_drift and report.drifted:
         raise typer.Exit(1)
 
@@ -81,7 +81,7 @@ def project_context(model: str | None):
     return Project.open(root), name or "data", actions
 
 
-def _print_report(report, n_ref: int, n_cur: int, html: Path | None) -> None:
+def print_report(report, n_ref: int, n_cur: int, html: Path | None) -> None:
     table = report.to_pandas()
     shown = table[["column", "kind", "test", "effect_size", "threshold", "p_value",
                    "drifted"]].set_index("column")
