@@ -235,3 +235,12 @@ def test_demo_serve_keeps_the_api_and_dashboard_up(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_error_messages_keep_square_brackets(tmp_path):
+    (tmp_path / "nope.csv").write_text("text\nhello\n")
+    (tmp_path / "dawn.toml").write_text('name = "x"\n[data]\npath = "nope.csv"\n[labels]\n'
+                                        'classes = ["ham", "spam"]\n[[lf]]\nname = "a"\n'
+                                        'keywords = ["b"]\nlabel = "spma"\n')
+    code, _, err = dawn("run", "--check", cwd=tmp_path)
+    assert code == 2 and "[[lf]] #1" in err and "'spam'" in err

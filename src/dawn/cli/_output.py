@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dawn.errors import DawnError
@@ -23,7 +24,7 @@ def run_cli(app) -> None:
     try:
         app(standalone_mode=False)
     except DawnError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
     except Exception as exc:  # typer/click usage errors
         import click
