@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -192,12 +193,17 @@ def test_monitor_checks_new_rows_of_the_current_version(project, monkeypatch):
 
 
 def test_monitor_errors_are_kept_not_raised(project):
+    from dawn.app.training import train_project
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train_project(project / "dawn.toml")  # v2, registered without a monitoring reference
     service = Service(project, settings=ServeSettings(monitor_min_rows=1,
                                                       monitor_interval=0)).start()
     service.predict(MODEL, [SPAM_ROW])
     assert service.log.flush()
     assert service.monitor_once() == []  # train_project stores no monitoring reference
-    assert service.monitor_errors and "comment-spam v1" in service.monitor_errors[0]
+    assert service.monitor_errors and "comment-spam v2" in service.monitor_errors[0]
     service.close()
 
 
