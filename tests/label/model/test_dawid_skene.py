@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dawn.label.model import LabelModel
+from dawn.label.model import LabelModel, dawid_skene
 from dawn.label.model._ci import log_tables
 from dawn.label.model._patterns import FitData, fit_data
 from dawn.label.model.dawid_skene import (
@@ -38,13 +39,32 @@ def test_em_kernels_agree_with_reference(case):
     n, m = L.shape
     want = em_accumulate_reference(L, np.ones(n), base, logtab)
     rows = FitData(np.ascontiguousarray(L), np.ones(n), m, n, n, "rows", False)
+    sparse_rows = FitData(sp.csr_matrix(L + 1), np.ones(n), m, n, n, "rows", False)
     pats = fit_data(L)  # patterns: CSR with counts as weights
     assert pats.kind == "patterns"
-    for data in (rows, pats):
-        counts, mass, ll = em_accumulate(data, base, logtab)
+    runs = [em_accumulate(data, base, logtab) for data in (rows, sparse_rows, pats)]
+    if len(base) <= dawid_skene._SPLIT_K:  # the three-pass E-step, whatever the size
+        runs += [dawid_skene._em_split(data, base, logtab) for data in (sparse_rows, pats)]
+    for counts, mass, ll in runs:
         np.testing.assert_allclose(counts, want[0], rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(mass, want[1], rtol=1e-9, atol=1e-12)
         assert np.isclose(ll, want[2], rtol=1e-9)
+
+
+def test_three_pass_e_step_gives_the_same_statistics_in_blocks(monkeypatch):
+    rng = np.random.default_rng(0)
+    L = rng.integers(-1, 3, size=(300, 4))
+    base, logtab = log_tables(np.array([0.2, 0.3, 0.5]), rng.dirichlet(np.ones(4), size=(4, 3)))
+    data = fit_data(L)
+    monkeypatch.setattr(dawid_skene, "_SPLIT_UNITS", 1)
+    whole = em_accumulate(data, base, logtab)
+    monkeypatch.setattr(dawid_skene, "_BLOCK", 7)  # many blocks of 7 patterns
+    blocks = em_accumulate(data, base, logtab)
+    want = em_accumulate_reference(L, np.ones(300), base, logtab)
+    for got in (whole, blocks):
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-9)
+        assert np.isclose(got[2], want[2], rtol=1e-9)
 
 
 def test_first_m_step_matches_hand_computation():

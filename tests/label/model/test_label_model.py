@@ -135,11 +135,33 @@ def test_save_load_round_trip_without_pickle(planted):
     buf.seek(0)
     with np.load(buf, allow_pickle=False) as npz:
         loaded = LabelModel.from_arrays(dict(npz), json.loads(json.dumps(meta)))
-    np.testing.assert_array_equal(loaded.predict_proba(L), model.predict_proba(L))
+    np.testing.assert_allclose(loaded.predict_proba(L), model.predict_proba(L), rtol=0,
+                               atol=1e-12)
     assert loaded.method_ == model.method_ and loaded.lf_names_ == model.lf_names_
     np.testing.assert_array_equal(loaded.accuracies_, model.accuracies_)
     with pytest.raises(ConfigError, match="not a saved LabelModel"):
         LabelModel.from_arrays(arrays, {"format": "other"})
+
+
+def test_predicting_the_fitted_matrix_matches_a_fresh_model_even_after_edits(planted):
+    L, _, _ = planted
+    dense = np.asarray(L).copy()
+    model = LabelModel(2).fit(dense)  # keeps the matrix's row -> pattern map
+    fresh = LabelModel.from_arrays(*model.to_arrays())  # same parameters, nothing kept
+
+    def same_answers(votes):
+        np.testing.assert_allclose(model.predict_proba(votes), fresh.predict_proba(votes),
+                                   rtol=0, atol=1e-12)
+        for tie_break in ("abstain", "random"):
+            np.testing.assert_array_equal(model.predict(votes, tie_break=tie_break),
+                                          fresh.predict(votes, tie_break=tie_break))
+
+    same_answers(dense)
+    same_answers(LabelMatrix(sp.csr_matrix(dense.astype(np.int32) + 1), L.lf_names))
+    dense[0] = (dense[0] + 2) % 3 - 1  # edited in place after fit: every vote changes
+    dense[7] = -1
+    same_answers(dense)
+    assert model.predict(dense)[7] == -1
 
 
 def test_label_matrix_classes_set_the_cardinality():

@@ -1,13 +1,19 @@
 """Distinct vote patterns of a label matrix, with their counts and the row → pattern map.
 
 Label models that iterate (EM) only need each *distinct* row of votes once, weighted by
-how often it occurs; with few LFs there are far fewer patterns than rows. One numba pass
-hashes every row (in parallel), then a second pass inserts the hashes into an
-open-addressing table, comparing the actual votes whenever two hashes meet, so a hash
-collision can never merge two different patterns. Works on a dense ``(n, m)`` array or on
-the CSR of ``label + 1`` inside a sparse :class:`~dawn.label.LabelMatrix` without
-densifying it. Patterns are numbered in order of first occurrence and stored as a CSR of
-``(lf, label)`` pairs (:class:`VotePatterns`).
+how often it occurs; with few LFs there are far fewer patterns than rows. When the votes
+fit, every row gets an exact integer key — its votes ``label + 1`` read as the digits of a
+number in base ``max label + 2`` — in one parallel numba pass, and the keys are numbered in
+a second, sequential pass through a direct-address table (small key spaces) or an
+open-addressing table of keys. Wider rows (keys that would pass 63 bits) are hashed
+instead and inserted into an open-addressing table that compares the actual votes
+whenever two hashes meet, so a hash collision can never merge two different patterns.
+Works on a dense ``(n, m)`` array or on the CSR of ``label + 1`` inside a sparse
+:class:`~dawn.label.LabelMatrix` without densifying it (both give the same keys).
+Patterns are numbered in order of first occurrence and stored as a CSR of ``(lf, label)``
+pairs (:class:`VotePatterns`). :func:`fingerprint` sums mixed row keys into one number, so
+a label model can tell cheaply that it is asked to predict the very matrix it was fitted
+on and reuse that matrix's patterns.
 
 :func:`vote_patterns_reference` is the plain numpy reference (``np.unique`` over rows).
 
@@ -21,17 +27,22 @@ densifying it. Patterns are numbered in order of first occurrence and stored as 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from numba import njit, prange
 
-__all__ = ["FitData", "VotePatterns", "fit_data", "vote_patterns", "vote_patterns_reference"]
+__all__ = ["FitData", "VotePatterns", "fingerprint", "fit_data", "vote_patterns",
+           "vote_patterns_reference"]
 
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+_KEY_LIMIT = 1 << 63  # exact row keys must stay below this (int64)
+_DIRECT_MIN = 1 << 16  # a direct-address table of this many slots is always cheap ...
+_DIRECT_PER_ROW = 4  # ... a larger one only up to this many slots per row
+_MAX_ROWS = 1 << 31  # numbering by exact keys uses int32 tables
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,105 @@ def _hash_csr(indptr, indices, data):
     return out
 
 
-# -- dedupe (sequential: insertion order defines pattern numbers) -------------------------
+# -- exact keys ---------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _key_dense(L, i, powers):
+    key = 0
+    for j in range(L.shape[1]):
+        key += (np.int64(L[i, j]) + 1) * powers[j]
+    return key
+
+
+@njit(cache=True, inline="always")
+def _key_csr(indptr, indices, data, i, powers):
+    key = 0
+    for t in range(indptr[i], indptr[i + 1]):
+        key += np.int64(data[t]) * powers[indices[t]]
+    return key
+
+
+@njit(cache=True, inline="always")
+def _fp_term(key, i):
+    # _finish is a bijection, so changing any one row always changes the sum of terms
+    return _finish(np.uint64(key) ^ (np.uint64(i) * _GOLD))
+
+
+@njit(cache=True, parallel=True)
+def _keys_dense(L, powers):
+    out = np.empty(L.shape[0], np.int64)
+    for i in prange(L.shape[0]):
+        out[i] = _key_dense(L, i, powers)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _keys_csr(indptr, indices, data, powers):
+    out = np.empty(len(indptr) - 1, np.int64)
+    for i in prange(len(indptr) - 1):
+        out[i] = _key_csr(indptr, indices, data, i, powers)
+    return out
+
+
+@njit(cache=True)
+def _fingerprint_dense(L, powers):
+    h = np.uint64(L.shape[0])
+    for i in range(L.shape[0]):
+        h += _fp_term(_key_dense(L, i, powers), i)
+    return h
+
+
+@njit(cache=True)
+def _fingerprint_csr(indptr, indices, data, powers):
+    h = np.uint64(len(indptr) - 1)
+    for i in range(len(indptr) - 1):
+        h += _fp_term(_key_csr(indptr, indices, data, i, powers), i)
+    return h
+
+
+def _key_powers(src: np.ndarray | sp.csr_matrix) -> tuple[int, np.ndarray] | None:
+    """``base`` and ``base ** j`` (int64) of the exact row keys of ``src``; ``None`` when
+    keys would not fit in 63 bits, the votes are not ``-1..k-1`` (dense) or ``1..k`` (CSR
+    of ``label + 1``), or there are 2³¹ rows or more."""
+    n, m = src.shape
+    if n >= _MAX_ROWS:
+        return None
+    if sp.issparse(src):
+        if src.nnz and int(src.data.min()) < 1:
+            return None
+        top = int(src.data.max()) if src.nnz else 0  # largest label + 1
+    else:
+        if src.size and int(src.min()) < -1:
+            return None
+        top = int(src.max()) + 1 if src.size else 0
+    base = max(top + 1, 2)
+    if base ** m >= _KEY_LIMIT:
+        return None
+    return base, np.array([base ** j for j in range(m)], dtype=np.int64)
+
+
+def _row_keys(src, powers: np.ndarray) -> np.ndarray:
+    if sp.issparse(src):
+        return _keys_csr(src.indptr.astype(np.int64, copy=False), src.indices, src.data, powers)
+    return _keys_dense(src, powers)
+
+
+def fingerprint(L) -> tuple | None:
+    """``(shape, base, checksum)`` of the votes of ``L`` (dense or sparse alike), or ``None``
+    when its rows are too wide for exact keys. Equal fingerprints mean equal votes but for
+    a 2⁻⁶⁴ chance; any single changed row always changes the checksum."""
+    src = _prepared(L)
+    exact = _key_powers(src)
+    if exact is None:
+        return None
+    if sp.issparse(src):
+        h = _fingerprint_csr(src.indptr.astype(np.int64, copy=False), src.indices, src.data,
+                             exact[1])
+    else:
+        h = _fingerprint_dense(src, exact[1])
+    return src.shape, exact[0], int(h)
+
+
+# -- numbering (sequential: insertion order defines pattern numbers) -----------------------
 @njit(cache=True, inline="always")
 def _same_dense(L, a, b):
     for j in range(L.shape[1]):
@@ -146,6 +255,77 @@ def _table_size(n):
     while size < 2 * n:
         size <<= 1
     return size
+
+
+@njit(cache=True)
+def _count_patterns(inverse, p):
+    counts = np.zeros(p, np.int64)
+    for i in range(len(inverse)):
+        counts[inverse[i]] += 1
+    return counts
+
+
+@njit(cache=True)
+def _number_direct(keys, space):
+    """Number keys ``0 <= key < space`` by first occurrence *in place* (``keys`` becomes
+    the inverse); return each pattern's first row and the keys' fingerprint checksum."""
+    n = len(keys)
+    table = np.full(space, -1, np.int32)
+    rep = np.empty(n, np.int64)
+    h = np.uint64(n)
+    p = 0
+    for i in range(n):
+        key = keys[i]
+        h += _fp_term(key, i)
+        q = table[key]
+        if q < 0:
+            q = p
+            table[key] = p
+            rep[p] = i
+            p += 1
+        keys[i] = q
+    return rep[:p], h
+
+
+@njit(cache=True)
+def _number_hashed(keys):
+    """:func:`_number_direct` for any int64 keys, by an open-addressing table."""
+    n = len(keys)
+    size = _table_size(n)
+    mask = np.uint64(size - 1)
+    table = np.full(size, -1, np.int32)
+    rep = np.empty(n, np.int64)
+    seen = np.empty(n, np.int64)  # the key of each pattern
+    h = np.uint64(n)
+    p = 0
+    for i in range(n):
+        key = keys[i]
+        h += _fp_term(key, i)
+        slot = _finish(np.uint64(key)) & mask
+        while True:
+            q = table[slot]
+            if q < 0:
+                q = p
+                table[slot] = p
+                rep[p] = i
+                seen[p] = key
+                p += 1
+                break
+            if seen[q] == key:
+                break
+            slot = (slot + np.uint64(1)) & mask
+        keys[i] = q
+    return rep[:p], h
+
+
+def _number(keys: np.ndarray, space: int) -> tuple[np.ndarray, int]:
+    """Number exact row keys ``0 <= key < space`` in place (they become the inverse);
+    return ``rep`` (first row of each pattern) and the fingerprint checksum."""
+    if space <= max(_DIRECT_MIN, _DIRECT_PER_ROW * len(keys)):
+        rep, h = _number_direct(keys, space)
+    else:
+        rep, h = _number_hashed(keys)
+    return rep, int(h)
 
 
 @njit(cache=True)
@@ -269,6 +449,37 @@ def vote_source(L) -> np.ndarray | sp.csr_matrix:
     return np.asarray(L)
 
 
+def _prepared(L) -> np.ndarray | sp.csr_matrix:
+    src = vote_source(L)
+    return src if sp.issparse(src) else np.ascontiguousarray(src)
+
+
+def _numbered(src, exact: tuple[int, np.ndarray] | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple | None]:
+    """``rep``, ``counts``, ``inverse`` and the fingerprint (``None`` when hashed) of a
+    prepared source: by exact row keys when ``exact`` is ``(base, powers)``, else by hashing
+    rows and comparing votes."""
+    if exact is not None:
+        inverse = _row_keys(src, exact[1])
+        rep, h = _number(inverse, exact[0] ** src.shape[1])
+        return rep, _count_patterns(inverse, len(rep)), inverse, (src.shape, exact[0], h)
+    if sp.issparse(src):
+        indptr = src.indptr.astype(np.int64, copy=False)
+        hashes = _hash_csr(indptr, src.indices, src.data)
+        return (*_dedupe_csr(indptr, src.indices, src.data, hashes), None)
+    return (*_dedupe_dense(src, _hash_dense(src)), None)
+
+
+def _patterns_from(src, rep: np.ndarray, counts: np.ndarray, inverse: np.ndarray
+                   ) -> VotePatterns:
+    if sp.issparse(src):
+        indptr = src.indptr.astype(np.int64, copy=False)
+        ptr, lfs, labels = _gather_csr(indptr, src.indices, src.data, rep)
+    else:
+        ptr, lfs, labels = _gather_dense(src, rep)
+    return VotePatterns(ptr, lfs, labels, counts, inverse, src.shape[1])
+
+
 def vote_patterns(L) -> VotePatterns:
     """Distinct rows of ``L`` with counts and inverse (see the module docstring).
 
@@ -277,19 +488,8 @@ def vote_patterns(L) -> VotePatterns:
     L : LabelMatrix, dense int array ``(n, m)`` with ``-1`` = abstain, or a scipy sparse
         matrix of ``label + 1``
     """
-    src = vote_source(L)
-    if sp.issparse(src):
-        csr = src
-        indptr = csr.indptr.astype(np.int64, copy=False)
-        hashes = _hash_csr(indptr, csr.indices, csr.data)
-        rep, counts, inverse = _dedupe_csr(indptr, csr.indices, csr.data, hashes)
-        ptr, lfs, labels = _gather_csr(indptr, csr.indices, csr.data, rep)
-        return VotePatterns(ptr, lfs, labels, counts, inverse, csr.shape[1])
-    dense = np.ascontiguousarray(src)
-    hashes = _hash_dense(dense)
-    rep, counts, inverse = _dedupe_dense(dense, hashes)
-    ptr, lfs, labels = _gather_dense(dense, rep)
-    return VotePatterns(ptr, lfs, labels, counts, inverse, dense.shape[1])
+    src = _prepared(L)
+    return _patterns_from(src, *_numbered(src, _key_powers(src))[:3])
 
 
 def vote_patterns_reference(dense: np.ndarray) -> VotePatterns:
@@ -322,7 +522,9 @@ class FitData:
     weights = counts) or the rows themselves (``kind="rows"``, a dense int array with
     ``-1`` = abstain or a CSR, weights = 1) when patterns would not be much fewer.
     ``n_rows`` rows are represented (``weights.sum()``); they are a seeded random sample of
-    the ``total_rows`` rows of the label matrix when ``sampled``.
+    the ``total_rows`` rows of the label matrix when ``sampled``. When the patterns were
+    found on every row, ``patterns`` holds them with the row → pattern map and
+    ``fingerprint`` identifies the votes (see :func:`fingerprint`; ``None`` for wide rows).
     """
 
     X: np.ndarray | sp.csr_matrix
@@ -334,6 +536,9 @@ class FitData:
     sampled: bool
     unit_votes: np.ndarray | None = None  # votes per unit, computed once when not given
     lf_vote_totals: np.ndarray | None = None  # weighted votes per LF
+    patterns: VotePatterns | None = None
+    fingerprint: tuple | None = None
+    _cells: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.unit_votes is None or self.lf_vote_totals is None:
@@ -361,6 +566,14 @@ class FitData:
         """Weighted number of votes of each LF."""
         return self.lf_vote_totals
 
+    def cells(self, k: int) -> np.ndarray:
+        """For a CSR ``X``: int32 ``lf * (k + 1) + label + 1`` of each vote (built once)."""
+        if k not in self._cells:
+            X = self.X
+            self._cells[k] = (X.indices.astype(np.int32) * np.int32(k + 1)
+                              + X.data.astype(np.int32))
+        return self._cells[k]
+
 
 def fit_data(L, *, max_rows: int | None = 100_000, seed: int = 0, probe: int = 20_000,
              min_gain: float = 2.0) -> FitData:
@@ -375,14 +588,23 @@ def fit_data(L, *, max_rows: int | None = 100_000, seed: int = 0, probe: int = 2
     if sampled:
         keep = np.random.default_rng(seed).random(total) < max_rows / total
         src = src[np.flatnonzero(keep)]
-    r, m = src.shape
-    use_patterns = True
-    if r > probe:
-        ahead = src[np.linspace(0, r - 1, probe).astype(np.int64)]
-        use_patterns = vote_patterns(ahead).n_patterns * min_gain <= probe
-    if use_patterns:
-        P = vote_patterns(src)
-        return FitData(P.to_csr(), P.counts.astype(np.float64), m, r, total, "patterns", sampled)
     if not sp.issparse(src):
         src = np.ascontiguousarray(src)
-    return FitData(src, np.ones(r), m, r, total, "rows", sampled)
+    r, m = src.shape
+    exact = _key_powers(src)
+    numbered = None if exact is None else _numbered(src, exact)
+    use_patterns = True
+    if r > probe:
+        at = np.linspace(0, r - 1, probe).astype(np.int64)
+        if numbered is not None:  # distinct patterns among the probe rows
+            found = np.count_nonzero(np.bincount(numbered[2][at], minlength=len(numbered[0])))
+        else:
+            found = vote_patterns(src[at]).n_patterns
+        use_patterns = found * min_gain <= probe
+    if not use_patterns:
+        return FitData(src, np.ones(r), m, r, total, "rows", sampled)
+    rep, counts, inverse, fp = _numbered(src, None) if numbered is None else numbered
+    P = _patterns_from(src, rep, counts, inverse)
+    every_row = not sampled
+    return FitData(P.to_csr(), counts.astype(np.float64), m, r, total, "patterns", sampled,
+                   patterns=P if every_row else None, fingerprint=fp if every_row else None)

@@ -3,13 +3,17 @@
 Each LF ``j`` has a ``k × (k + 1)`` confusion matrix (P(abstain | y) and P(vote l | y)) and
 the classes have a prior; LFs are independent given the true class. EM alternates the
 posterior of each *pattern* (E-step, weighted by how many rows share it) and the
-expected counts that re-estimate confusions and prior (M-step). One numba pass over the
-patterns' votes does both halves (:func:`em_accumulate`; the numpy reference is
-:func:`em_accumulate_reference`). EM starts from majority vote (deterministic), stops when
-the log-likelihood per row gains less than ``tol`` and shrinks each LF's confusion towards its
-one-coin form (one accuracy, errors spread evenly) with ``smoothing`` pseudo-votes, which
-keeps many-class confusions sane when votes per class are few. LFs that never fire get
-P(abstain) = 1 and LFs that always fire P(abstain) ≈ 0; both are harmless.
+expected counts that re-estimate confusions and prior (M-step). :func:`em_accumulate`
+computes both halves (the numpy reference is :func:`em_accumulate_reference`): on 1,024 or
+more patterns (a CSR) with up to 8 classes in three passes — scores per pattern (numba),
+posteriors by numpy's vectorised ``exp``/``log``, posteriors added onto each vote's
+``(lf, label)`` cell (numba) — otherwise in one numba pass that calls ``exp`` per unit,
+which costs less on a few patterns. EM starts from majority vote (deterministic), stops
+when the log-likelihood per row gains less than ``tol`` and shrinks each LF's confusion
+towards its one-coin form (one accuracy, errors spread evenly) with ``smoothing``
+pseudo-votes, which keeps many-class confusions sane when votes per class are few. LFs
+that never fire get P(abstain) = 1 and LFs that always fire P(abstain) ≈ 0; both are
+harmless.
 
 >>> import numpy as np
 >>> from dawn.label.model.synthetic import synthetic_label_matrix
@@ -39,6 +43,9 @@ __all__ = ["em_accumulate", "em_accumulate_reference", "fit_dawid_skene", "major
 
 _CHUNKS = 16  # fixed, so sums (and results) do not depend on the number of threads
 _CHUNK_BYTES = 64 << 20
+_SPLIT_K = 8  # up to this many classes, a CSR E-step runs in three passes (em_accumulate)
+_SPLIT_UNITS = 1024  # ... from this many units (below, the one-pass kernel calls fewer things)
+_BLOCK = 1 << 16  # units per three-pass block: bounds the (k, units) score array
 
 
 @njit(cache=True, inline="always")
@@ -139,6 +146,85 @@ def _em_dense(L, weights, base, logtab, n_chunks):
     return counts, mass, ll
 
 
+@njit(cache=True, parallel=True, fastmath=_FAST)
+def _scores_csr(indptr, cells, tab, base, start, stop, n_chunks):
+    """``out[y, q - start]`` = ``base[y]`` + the sum of ``tab[cell, y]`` over unit q's votes."""
+    k = len(base)
+    b = stop - start
+    out = np.empty((k, b))
+    for c in prange(n_chunks):
+        s = np.empty(k)
+        for q in range(start + c * b // n_chunks, start + (c + 1) * b // n_chunks):
+            if k == 2:
+                s0, s1 = base[0], base[1]
+                for t in range(indptr[q], indptr[q + 1]):
+                    s0 += tab[cells[t], 0]
+                    s1 += tab[cells[t], 1]
+                out[0, q - start], out[1, q - start] = s0, s1
+            else:
+                s[:] = base
+                for t in range(indptr[q], indptr[q + 1]):
+                    cell = cells[t]
+                    for y in range(k):
+                        s[y] += tab[cell, y]
+                for y in range(k):
+                    out[y, q - start] = s[y]
+    return out
+
+
+@njit(cache=True, parallel=True, fastmath=_FAST)
+def _scatter_csr(indptr, cells, post, start, n_cells, n_chunks):
+    """Per chunk: ``out[c, cell, y]`` = the sum of ``post[y, q - start]`` over its votes."""
+    k, b = post.shape
+    out = np.zeros((n_chunks, n_cells, k))
+    for c in prange(n_chunks):
+        for q in range(start + c * b // n_chunks, start + (c + 1) * b // n_chunks):
+            if k == 2:
+                p0, p1 = post[0, q - start], post[1, q - start]
+                for t in range(indptr[q], indptr[q + 1]):
+                    out[c, cells[t], 0] += p0
+                    out[c, cells[t], 1] += p1
+            else:
+                for t in range(indptr[q], indptr[q + 1]):
+                    cell = cells[t]
+                    for y in range(k):
+                        out[c, cell, y] += post[y, q - start]
+    return out
+
+
+def _posteriors(scores: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(k, b)`` log-scores → posteriors scaled by ``weights`` (in place), and the
+    weighted log-likelihood; numpy's vectorised ``exp``/``log`` beat a per-unit call."""
+    mx = scores.max(axis=0)
+    scores -= mx
+    np.exp(scores, out=scores)
+    tot = scores.sum(axis=0)
+    ll = float(weights @ (mx + np.log(tot)))
+    scores *= weights / tot
+    return scores, ll
+
+
+def _em_split(data: FitData, base: np.ndarray, logtab: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, float]:
+    """:func:`em_accumulate` on a CSR in three passes per block of units: scores (numba),
+    posteriors (numpy), scatter of the posteriors onto the votes' cells (numba)."""
+    X, m, k = data.X, data.n_lfs, len(base)
+    cells = data.cells(k)
+    tab = np.ascontiguousarray(logtab).reshape(m * (k + 1), k)
+    counts = np.zeros((m * (k + 1), k))
+    mass = np.zeros(k)
+    ll = 0.0
+    for start in range(0, X.shape[0], _BLOCK):
+        stop = min(X.shape[0], start + _BLOCK)
+        chunks = _n_chunks(stop - start, m, k)
+        scores = _scores_csr(X.indptr, cells, tab, base, start, stop, chunks)
+        post, part = _posteriors(scores, data.weights[start:stop])
+        counts += _scatter_csr(X.indptr, cells, post, start, len(tab), chunks).sum(axis=0)
+        mass += post.sum(axis=1)
+        ll += part
+    return counts.reshape(m, k + 1, k)[:, 1:, :], mass, ll
+
+
 def _n_chunks(units: int, m: int, k: int) -> int:
     per_chunk = max(m * (k + 1) * k * 8, 1)
     return int(max(1, min(_CHUNKS, _CHUNK_BYTES // per_chunk, units)))
@@ -153,6 +239,8 @@ def em_accumulate(data: FitData, base: np.ndarray, logtab: np.ndarray
     log-likelihood of the (weighted) rows.
     """
     X = data.X
+    if sp.issparse(X) and len(base) <= _SPLIT_K and data.n_units >= _SPLIT_UNITS:
+        return _em_split(data, base, logtab)
     chunks = _n_chunks(data.n_units, data.n_lfs, len(base))
     if sp.issparse(X):
         counts, mass, ll = _em_csr(X.indptr, X.indices, X.data, data.weights, base, logtab,

@@ -2,7 +2,11 @@
 
 Every method ends in the same conditionally independent model — a class prior
 ``class_balance_`` ``(k,)`` and per-LF confusions ``confusion_`` ``(m, k, k + 1)`` — so
-prediction is one shared kernel (:func:`~dawn.label.model._ci.predict_proba_ci`).
+prediction is one shared kernel (:func:`~dawn.label.model._ci.predict_proba_ci`). ``fit``
+keeps the fitted matrix's row → vote-pattern map (matrices up to ``REUSE_ROWS`` rows whose
+patterns were found on every row; never saved): predicting on a matrix with the same votes
+— recognised by its :func:`~dawn.label.model._patterns.fingerprint`, so edits in place are
+seen — scores each distinct pattern once and copies the rows' results.
 
 Methods: ``"majority"``, ``"weighted_majority"`` (one accuracy per LF, EM),
 ``"dawid_skene"`` (full confusion per LF, EM over distinct vote patterns), ``"metal"``
@@ -55,7 +59,7 @@ from dawn.errors import (
 )
 from dawn.label.matrix import LabelMatrix
 from dawn.label.model._ci import clip_probabilities, predict_proba_ci
-from dawn.label.model._patterns import FitData, fit_data
+from dawn.label.model._patterns import FitData, fingerprint, fit_data
 from dawn.runtime.threads import kernel_threads
 
 __all__ = ["METHODS", "LabelModel"]
@@ -70,6 +74,7 @@ MIN_VOTES_PER_CELL = 5  # votes per LF per confusion cell below which DS is left
 METAL_MAX_MK = 200  # m·k up to which MeTaL's (m·k)² moments are a cheap dev-set candidate
 MV_MARGIN = 0.005  # dev accuracy by which majority vote must win to warn
 DIAG_UNITS = 50_000  # agreement diagnostics look at this many rows / patterns at most
+REUSE_ROWS = 2_000_000  # fit keeps the row -> pattern map of matrices up to this many rows
 _FORMAT = "dawn.LabelModel"
 
 
@@ -169,6 +174,13 @@ def _has_vote(L: LabelMatrix) -> np.ndarray:
     if L.is_sparse:
         return np.diff(L.votes_csr().indptr) > 0
     return (np.asarray(L) >= 0).any(axis=1)
+
+
+def _argmax_rows(P: np.ndarray) -> np.ndarray:
+    """``P.argmax(axis=1)``; for two columns a comparison, ~10x faster (ties give 0 too)."""
+    if P.shape[1] == 2:
+        return (P[:, 1] > P[:, 0]).astype(np.intp)
+    return P.argmax(axis=1)
 
 
 def _jsonable(value: Any) -> Any:
@@ -324,12 +336,20 @@ class LabelModel:
         dev_scores: dict[str, float] = {}
         with kernel_threads(work=n * m):
             data = fit_data(Lm, max_rows=self.max_rows, seed=self.seed)
+            self._keep_patterns(data)
             if self.method == "auto":
                 method, reason, fitted = self._auto(Lm, k, balance, data, y_dev, dev_scores)
             else:
                 method, reason = self.method, f"method={self.method!r} was asked for."
                 fitted = self._fit_method(method, Lm, k, balance, data)
+            self._set_fitted(Lm, k, method, reason, fitted, data)
+            self.diagnostics_ = self._diagnose(Lm, data, y_dev, dev_scores, balance is not None)
+        return self
+
+    def _set_fitted(self, Lm: LabelMatrix, k: int, method: str, reason: str, fitted: tuple,
+                    data: FitData) -> None:
         cb, conf, info = fitted
+        m = Lm.shape[1]
         self.cardinality_ = k
         self.n_lfs_ = m
         self.lf_names_ = list(Lm.lf_names)
@@ -343,8 +363,35 @@ class LabelModel:
         acc = accuracies_from(cb, conf)
         acc[self.coverage_ == 0] = np.nan
         self.accuracies_ = acc
-        self.diagnostics_ = self._diagnose(Lm, data, y_dev, dev_scores, balance is not None)
-        return self
+
+    def _keep_patterns(self, data: FitData) -> None:
+        """Keep the fitted matrix's row -> pattern map (not saved), so predicting on that
+        same matrix scores each distinct pattern once (:meth:`_row_patterns`)."""
+        self._fitted_patterns = None
+        if (data.patterns is not None and data.fingerprint is not None
+                and data.n_rows <= REUSE_ROWS):
+            self._fitted_patterns = (data.fingerprint, data.X, data.patterns.inverse)
+
+    def _row_patterns(self, L: LabelMatrix) -> tuple[sp.csr_matrix, np.ndarray] | None:
+        """``(patterns CSR, inverse)`` when ``L`` holds the votes fit was given, else None."""
+        kept = getattr(self, "_fitted_patterns", None)
+        if kept is None or kept[0][0] != L.shape:
+            return None
+        with kernel_threads(work=L.shape[0] * L.shape[1]):
+            if fingerprint(L) != kept[0]:
+                return None
+        return kept[1], kept[2]
+
+    def _proba(self, L: LabelMatrix, cb: np.ndarray, conf: np.ndarray, voted: bool = False
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(n, k)`` posteriors and (when ``voted``) which rows have a vote; per distinct
+        pattern when ``L`` is the fitted matrix."""
+        reuse = self._row_patterns(L)
+        if reuse is None:
+            return predict_proba_ci(L, cb, conf), _has_vote(L) if voted else None
+        X, inverse = reuse  # np.take: ~15x faster than fancy indexing a 2-D array
+        proba = np.take(predict_proba_ci(X, cb, conf), inverse, axis=0)
+        return proba, np.take(np.diff(X.indptr) > 0, inverse) if voted else None
 
     def _fit_method(self, method: str, L: LabelMatrix, k: int, balance: np.ndarray | None,
                     data: FitData) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
@@ -465,7 +512,9 @@ class LabelModel:
                              f"iterations; raise max_iter, or check the LFs.")
         if self.method_ != "majority":
             # on at most DIAG_UNITS units (rows are already a random sample when many)
-            X, w = data.X[:DIAG_UNITS], data.weights[:DIAG_UNITS]
+            X, w = data.X, data.weights
+            if data.n_units > DIAG_UNITS:
+                X, w = X[:DIAG_UNITS], w[:DIAG_UNITS]
             base, logtab = majority_tables(self.n_lfs_, k, weight=1.0)
             mv = np.empty((X.shape[0], k))
             model = predict_proba_ci(X, self.class_balance_, self.confusion_)
@@ -480,7 +529,8 @@ class LabelModel:
             votes = data.votes_per_unit()[:DIAG_UNITS]
             decided = margin > 0.5
             confident = decided & (margin >= 2 - 1e-9) & (margin >= votes / 3 - 1e-9)
-            agree = model.argmax(axis=1) == mv.argmax(axis=1)
+            mv_top = _argmax_rows(mv)
+            agree = _argmax_rows(model) == mv_top
             if w[decided].sum() > 0:
                 diag["agreement_with_majority"] = float(w[decided & agree].sum()
                                                         / w[decided].sum())
@@ -494,7 +544,7 @@ class LabelModel:
                                  "use method='majority').")
             learns_balance = self.method_ not in ("majority", "weighted_majority")
             if learns_balance and not balance_given and w[decided].sum() > 0:
-                mv_share = np.bincount(mv.argmax(axis=1)[decided], weights=w[decided],
+                mv_share = np.bincount(mv_top[decided], weights=w[decided],
                                        minlength=k) / w[decided].sum()
                 tv = 0.5 * float(np.abs(mv_share - self.class_balance_).sum())
                 diag["class_balance_gap"] = tv
@@ -539,11 +589,11 @@ class LabelModel:
     def predict_proba(self, L: Any) -> np.ndarray:
         """``(n, k)`` P(Y = y | votes); rows with no votes get the class balance."""
         Lm = self._matrix_for_predict(L)
-        return predict_proba_ci(Lm, self.class_balance_, self.confusion_)
+        return self._proba(Lm, self.class_balance_, self.confusion_)[0]
 
     def _predict_with(self, L: LabelMatrix, cb, conf, tie_break: str) -> np.ndarray:
-        proba = predict_proba_ci(L, cb, conf)
-        pred = proba.argmax(axis=1)
+        proba, voted = self._proba(L, cb, conf, voted=True)
+        pred = _argmax_rows(proba)
         top = proba[np.arange(len(pred)), pred]
         tied_mask = proba >= (top - 1e-9)[:, None]
         tied = np.flatnonzero(tied_mask.sum(axis=1) > 1)
@@ -555,7 +605,7 @@ class LabelModel:
                 keys = rng.random((len(tied), proba.shape[1]))
                 keys[~tied_mask[tied]] = -1.0
                 pred[tied] = keys.argmax(axis=1)
-        pred[~_has_vote(L)] = -1
+        pred[~voted] = -1
         return pred.astype(np.int64)
 
     def predict(self, L: Any, tie_break: str = "abstain") -> np.ndarray:
