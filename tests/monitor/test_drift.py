@@ -260,3 +260,68 @@ def test_all_null_column_named_explicitly():
     with pytest.raises(DataError, match=r"'gone' is entirely missing.*drop it from columns="):
         DriftMonitor(columns=["a", "gone"]).fit(df)
     assert DriftMonitor().fit(df).kinds_["gone"] == "missing"
+
+
+# -- speed paths give the same answers ------------------------------------------------------
+def _mixed(n: int, rng: np.random.Generator, shift: float) -> pd.DataFrame:
+    x = rng.normal(shift, 1, n)
+    x[rng.random(n) < 0.1] = np.nan
+    return pd.DataFrame({
+        "x": x, "ints": rng.integers(0, 50, n), "flag": rng.random(n) < 0.3,
+        "city": pd.Series(rng.choice(["a", "b", "c"], n), dtype="str"),
+        "note": pd.Series(np.where(rng.random(n) < 0.2, None, "ok"), dtype=object),
+        "level": pd.Categorical(rng.choice(["lo", "hi"], n)),
+    })
+
+
+def test_pandas_columns_read_directly_match_arrow_input():
+    rng = np.random.default_rng(20)
+    ref, cur = _mixed(3000, rng, 0.0), _mixed(3000, rng, 0.5)
+    direct = DriftMonitor(explain=False).fit(ref).check(cur).to_pandas()
+    arrow = DriftMonitor(explain=False).fit(pa.Table.from_pandas(ref)).check(
+        pa.Table.from_pandas(cur)).to_pandas()
+    pd.testing.assert_frame_equal(direct.drop(columns="details"),
+                                  arrow.drop(columns="details"))
+    assert direct.set_index("column").loc["x", "drifted"]
+
+
+def test_columns_sketched_on_threads_match_one_by_one(monkeypatch):
+    from dawn.monitor import drift
+
+    rng = np.random.default_rng(21)
+    ref, cur = _frame(20_000, rng, False), _frame(20_000, rng, True)
+    monkeypatch.setattr(drift, "_PARALLEL_CELLS", 1)  # threads
+    threaded = DriftMonitor(explain=False).fit(ref).check(cur).to_pandas()
+    monkeypatch.setattr(drift, "_PARALLEL_CELLS", 10 ** 18)  # one by one
+    serial = DriftMonitor(explain=False).fit(ref).check(cur).to_pandas()
+    pd.testing.assert_frame_equal(threaded.drop(columns="details"),
+                                  serial.drop(columns="details"))
+    assert threaded.drifted.sum() == len(DRIFTING)
+
+
+def test_errors_raised_on_threads_reach_the_caller(monkeypatch):
+    from dawn.monitor import drift
+
+    monkeypatch.setattr(drift, "_PARALLEL_CELLS", 1)
+    rng = np.random.default_rng(22)
+    mon = DriftMonitor(explain=False).fit({"a": rng.normal(size=100), "b": rng.normal(size=100)})
+    with pytest.raises(SchemaError, match=r"'b' was numeric"):
+        mon.check({"a": rng.normal(size=100), "b": ["x"] * 100})
+
+
+def test_segments_use_a_bounded_set_of_columns():
+    from dawn.monitor.drift import SEGMENT_ATTRIBUTES, _segment_attributes
+
+    rng = np.random.default_rng(23)
+    n = 4000
+    cols = {f"q{j}": rng.normal(size=n) for j in range(12)}
+    ref = pd.DataFrame({**cols, "device": rng.choice(["ios", "web"], n),
+                        "moved": rng.normal(size=n)})
+    cur = ref.assign(moved=ref.moved + 1.0)
+    mon = DriftMonitor(sample_size=2000).fit(ref)
+    report = mon.check(cur)
+    attrs = _segment_attributes(report.to_pandas().to_dict("records"), mon.kinds_)
+    assert len(attrs) == SEGMENT_ATTRIBUTES
+    assert attrs[:2] == ["moved", "device"]  # drifted first, then quiet categories
+    assert {k for items in report.segments["items"] for k in items} <= set(attrs)
+    assert "moved" in report.segments["items"].iloc[0]

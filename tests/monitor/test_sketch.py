@@ -146,3 +146,25 @@ def test_categorical_type_change_is_a_schema_error():
     ints = categorical_sketch(pa.array([1, 2, 2]))
     cur = categorical_sketch(pa.array([2.0, 3.0]), like=ints)  # numbers compare as numbers
     assert ints.values == [2, 1] and cur.counts.tolist() == [1, 0] and cur.extra == {3: 1}
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n_edges=st.integers(1, 300), scale=st.floats(1e-6, 1e6))
+def test_kernel_exact_at_and_next_to_the_edges(seed, n_edges, scale):
+    rng = np.random.default_rng(seed)
+    edges = np.unique(rng.standard_t(2, size=n_edges) * scale)
+    near = np.concatenate([edges, np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf)])
+    x = np.concatenate([near, rng.standard_t(2, size=500) * scale, [np.nan, -np.inf]])
+    got, want = bin_column(x, edges, 0.0), bin_column_reference(x, edges, 0.0)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-9, atol=1e-6 * scale ** 4)
+
+
+def test_serial_and_parallel_kernels_give_identical_results():
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.lognormal(0, 1, 200_000), [np.nan] * 3])
+    edges = reference_edges(x)
+    threads = bin_column(x, edges, 1.0, parallel=True)
+    serial = bin_column(x, edges, 1.0, parallel=False)
+    for a, b in zip(threads, serial, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -176,12 +176,14 @@ def _sample_rows(n: int, size: int, seed: int) -> np.ndarray:
 
 
 def numeric_sketch(values: Any, *, like: NumericSketch | None = None, seed: int = 0,
-                   kernel: bool = True) -> NumericSketch:
+                   kernel: bool = True, parallel: bool = True) -> NumericSketch:
     """Sketch a numeric column (float64-convertible array; NaN / ±inf = missing).
 
     ``like``: reuse that sketch's edges (current data is always sketched like the
     reference); otherwise place new edges from a seeded sample. ``kernel=False`` uses the
-    numpy reference instead of the numba kernel.
+    numpy reference instead of the numba kernel; ``parallel=False`` runs the kernel on the
+    calling thread with the GIL released (for sketching several columns on threads at
+    once; same result).
     """
     x = np.asarray(values, dtype=np.float64)
     if like is not None:
@@ -194,9 +196,12 @@ def numeric_sketch(values: Any, *, like: NumericSketch | None = None, seed: int 
                              len(x), np.zeros(4), float("inf"), float("-inf"))
     if kernel:
         from dawn.monitor._drift_kernels import bin_column
+
+        counts, sums, stats = bin_column(x, edges, center, parallel=parallel)
     else:
-        from dawn.monitor._drift_kernels import bin_column_reference as bin_column
-    counts, sums, stats = bin_column(x, edges, center)
+        from dawn.monitor._drift_kernels import bin_column_reference
+
+        counts, sums, stats = bin_column_reference(x, edges, center)
     return NumericSketch(edges, center, counts, sums, int(stats[0]), stats[1:5].copy(),
                          float(stats[5]), float(stats[6]))
 
