@@ -10,6 +10,7 @@ import typer
 from dawn.cli import act as _act
 from dawn.cli import demo as _demo
 from dawn.cli import explain as _explain
+from dawn.cli import fuse as _fuse
 from dawn.cli import label as _label
 from dawn.cli import models as _models
 from dawn.cli import monitor as _monitor
@@ -35,6 +36,7 @@ app.command("promote")(_models.promote)
 app.command("rollback")(_models.rollback)
 app.command("monitor")(_monitor.monitor)
 app.command("serve")(_serve.serve)
+app.command("fuse")(_fuse.fuse)
 app.add_typer(_act.act_app, name="act")
 
 
