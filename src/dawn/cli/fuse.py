@@ -53,8 +53,8 @@ def fuse(
                                                   value=value, source_features=feats,
                                                   truth=known)
     acc = fusion.source_accuracy_.sort_values(ascending=False).to_frame()
-    acc["claims"] = fusion.source_accuracy_.index.map(
-        table.groupby(source).size()).to_numpy()
+    counts = table.groupby(source).size()
+    acc["claims"] = acc.index.map(counts).to_numpy(dtype="int64")  # aligned by source
     truth_table = fusion.truth_.to_frame().join(fusion.confidence_)
     enrich = fusion.enrichment()
     if as_json:
