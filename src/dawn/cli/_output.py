@@ -77,9 +77,10 @@ def print_frame(df: pd.DataFrame, title: str | None = None,
         numeric = pd.api.types.is_numeric_dtype(df[col])
         table.add_column(str(col), justify="right" if numeric else "left", no_wrap=numeric,
                          overflow="ellipsis" if numeric else "fold")
-    for idx, row in df.iterrows():
-        cells = [f"{v:.1%}" if c in percent and isinstance(v, float) and v == v else _cell(v)
-                 for c, v in zip(df.columns, row.tolist(), strict=True)]
+    columns = [df[c].tolist() for c in df.columns]  # per column: ints stay ints
+    for i, idx in enumerate(df.index):
+        cells = [f"{col[i]:.1%}" if c in percent and isinstance(col[i], float) and col[i] == col[i]
+                 else _cell(col[i]) for c, col in zip(df.columns, columns, strict=True)]
         table.add_row(str(idx), *cells)
     console.print(table)
 
