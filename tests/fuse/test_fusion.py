@@ -242,3 +242,19 @@ def test_duplicate_and_missing_claims_warn_and_are_dropped():
     text = " ".join(str(w.message) for w in record)
     assert "missing" in text and "first claim" in text
     assert f.truth_["a"] == "x" and f.n_duplicates_ == 1 and f.n_dropped_ == 1
+
+
+def test_a_value_nobody_claimed_wins_when_the_claimants_are_known_liars():
+    # planted: sources with accuracy far below chance exist when features predict it; when
+    # only such sources claim an object, the value they did not claim is the likely truth
+    from dawn.fuse import synthetic_claims
+
+    data = synthetic_claims(n_objects=2000, n_sources=300, claims_per_source=6, n_features=3,
+                            seed=0)
+    fusion = Fusion(method="slimfast").fit(data.claims, source_features=data.features)
+    assert (fusion.confidence_ >= 0.5 - 1e-9).all()  # the chosen value is the likeliest
+    P = fusion.predict_proba()
+    chosen = P.to_numpy()[np.arange(len(P)), P.columns.get_indexer(fusion.truth_)]
+    assert np.allclose(chosen, P.max(axis=1).to_numpy())
+    right = (fusion.truth_ == data.truth.reindex(fusion.truth_.index)).mean()
+    assert right > 0.8

@@ -225,6 +225,7 @@ class Fusion:
         self._chosen = segment_argmax(c.cell_obj, fit.post, c.n_objects, seed=self.seed)
         self.n_iter_, self.converged_ = fit.info["n_iter"], fit.info["converged"]
         codes, conf = c.cell_val[self._chosen], fit.post[self._chosen]
+        codes, conf = _unclaimed_when_likelier(c, fit.rest, codes, conf)
         if known is not None:  # a known value nobody claimed has no cell: set it directly
             codes[known[0]], conf[known[0]] = known[1], 1.0
         self.truth_ = pd.Series(c.values.take(codes), index=c.objects.rename(self.object_),
@@ -296,3 +297,25 @@ class Fusion:
         self._check_fitted()
         from dawn.fuse.enrich import review_queue
         return review_queue(self, n=n, impact=impact)
+
+
+def _unclaimed_when_likelier(c: Claims, rest: np.ndarray, codes: np.ndarray,
+                             conf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where a value nobody claimed is likelier than every claimed one (the claimants are
+    sources known to be mostly wrong), choose it: the lowest-coded unclaimed value, holding
+    its share of the object's unclaimed mass."""
+    k = c.n_values
+    free = k - np.diff(c.obj_ptr)
+    share = np.where(free > 0, rest / np.maximum(free, 1), 0.0)
+    flip = np.flatnonzero(share > conf)
+    if not len(flip):
+        return codes, conf
+    claimed = np.zeros((len(flip), k), dtype=bool)
+    row = np.full(c.n_objects, -1)
+    row[flip] = np.arange(len(flip))
+    cells = row[c.cell_obj] >= 0
+    claimed[row[c.cell_obj[cells]], c.cell_val[cells]] = True
+    codes, conf = codes.copy(), conf.copy()
+    codes[flip] = np.argmin(claimed, axis=1)  # first False: the lowest unclaimed code
+    conf[flip] = share[flip]
+    return codes, conf
