@@ -457,7 +457,7 @@ def render(results: list[dict], argv: list[str], versions: dict, load: tuple) ->
         "",
         "- **dawn**: `DriftMonitor().fit(reference).check(current).drifted_columns` on the "
         "pandas DataFrames, defaults (so, when drift is found, the segment explanation by "
-        "`dawn.explain` on ≤ 50k sampled rows per side is included). Default numba threads "
+        "`dawn.explain` on ≤ 20k sampled rows per side is included). Default numba threads "
         "(2 cores) and `NUMBA_NUM_THREADS=1`.",
         "- **Evidently 0.7** (own venv, `pandas<3`): `Report([DataDriftPreset()]).run("
         "Dataset.from_pandas(current, data_definition=dd), Dataset.from_pandas(reference, "
