@@ -14,6 +14,7 @@ from dawn.cli import fuse as _fuse
 from dawn.cli import label as _label
 from dawn.cli import models as _models
 from dawn.cli import monitor as _monitor
+from dawn.cli import recommend as _recommend
 from dawn.cli import run as _run
 from dawn.cli import serve as _serve
 from dawn.cli import train as _train
@@ -38,6 +39,7 @@ app.command("monitor")(_monitor.monitor)
 app.command("serve")(_serve.serve)
 app.command("fuse")(_fuse.fuse)
 app.add_typer(_act.act_app, name="act")
+app.add_typer(_recommend.recommend_app, name="recommend")
 
 
 @app.callback(invoke_without_command=True)

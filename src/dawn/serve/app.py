@@ -158,6 +158,9 @@ def create_app(project_path: str | Path = ".", *, api_key: str | None = None,
         return {"model": name, "checks": svc.drift(name, limit)}
 
     app.include_router(v1)
+    from dawn.serve.recommend_routes import recommend_router
+
+    app.include_router(recommend_router(svc.project.root, require_key))
     try:
         from dawn.serve.dashboard import dashboard_router
     except ImportError:  # jinja2 missing: the API still serves; the dashboard needs [serve]
