@@ -27,7 +27,7 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("module", ["dawn.data", "dawn.store", "dawn.label", "dawn.errors",
                                     "dawn.runtime", "dawn.app", "dawn.demo", "dawn.monitor",
-                                    "dawn.act", "dawn.fuse"])
+                                    "dawn.act", "dawn.fuse", "dawn.recommend"])
 def test_public_names_exist_and_are_listed(module):
     import importlib
 
