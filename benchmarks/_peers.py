@@ -36,9 +36,23 @@ PEERS: dict[str, dict[str, Any]] = {
         "steps": [["torch==2.13.0"], ["snorkel", "pyarrow"]],
         "check": "import snorkel, torch, pyarrow; print(snorkel.__version__)",
     },
+    # crowd-kit pulls transformers (~750 MB). Its Wawa and ZeroBasedSkill break with
+    # scikit-learn 1.9, so the venv pins scikit-learn<1.9 (DawidSkene, OneCoinDawidSkene,
+    # GLAD and MajorityVote do not need the pin, but it keeps every aggregator usable).
+    "crowdkit": {
+        "steps": [["crowd-kit", "scikit-learn<1.9", "pyarrow"]],
+        "check": "import crowdkit, crowdkit.aggregation, pyarrow; print(crowdkit.__version__)",
+    },
     "evidently": {
         "steps": [["evidently", "pandas<3", "pyarrow"]],
         "check": "import evidently, pandas, pyarrow; print(evidently.__version__)",
+    },
+    # implicit 0.7.3 ships manylinux wheels (no compiler needed); its workers get
+    # numpy/scipy arrays only, so nothing else is installed. One-core figures need
+    # threadpoolctl.threadpool_limits(1) and AlternatingLeastSquares(num_threads=1).
+    "implicit": {
+        "steps": [["implicit", "threadpoolctl"]],
+        "check": "import implicit, threadpoolctl, scipy; print(implicit.__version__)",
     },
 }
 
