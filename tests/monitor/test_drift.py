@@ -325,3 +325,16 @@ def test_segments_use_a_bounded_set_of_columns():
     assert attrs[:2] == ["moved", "device"]  # drifted first, then quiet categories
     assert {k for items in report.segments["items"] for k in items} <= set(attrs)
     assert "moved" in report.segments["items"].iloc[0]
+
+
+def test_select_checks_a_subset_without_touching_the_original():
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000),
+                        "c": rng.choice(["x", "y"], 3000)})
+    monitor = DriftMonitor().fit(ref)
+    sub = monitor.select(["c", "a"])
+    assert sub.columns_ == ["a", "c"] and monitor.columns_ == ["a", "b", "c"]
+    cur = ref[["a", "c"]].assign(a=ref["a"] + 1.0)
+    assert sub.check(cur).drifted_columns == ["a"]
+    with pytest.raises(ColumnNotFoundError, match="'d' is not monitored"):
+        monitor.select(["d"])

@@ -166,11 +166,4 @@ def _restricted(monitor: Any, columns: list[str]) -> Any:
     reference, but live rows only have them when the caller computed them)."""
     present = set(columns)
     keep = [c for c in monitor.columns_ if c in present or not c.startswith("lf.")]
-    if keep == monitor.columns_:
-        return monitor
-    monitor.columns_ = keep
-    for name in ("kinds_", "sketches_", "thresholds_"):
-        setattr(monitor, name, {c: getattr(monitor, name)[c] for c in keep})
-    if monitor.reference_rows_ is not None:
-        monitor.reference_rows_ = monitor.reference_rows_.select(keep)
-    return monitor
+    return monitor if keep == monitor.columns_ else monitor.select(keep)

@@ -45,6 +45,7 @@ views, not converted), side by side on threads for large tables.
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 import os
@@ -352,6 +353,28 @@ class DriftMonitor:
             raise NotFittedError(f"this DriftMonitor is not fitted yet, so it cannot {what}; "
                                  "call .fit(reference) first (or load one with "
                                  "DriftMonitor.from_arrays).")
+
+    def select(self, columns: Sequence[str]) -> DriftMonitor:
+        """A copy of this fitted monitor that checks only ``columns`` (fitted ones).
+
+        For data that lacks some reference columns on purpose — e.g. live traffic without
+        the LF votes the reference was fitted with.
+        """
+        self._check_fitted("select columns")
+        unknown = [c for c in columns if c not in self.kinds_]
+        if unknown:
+            raise ColumnNotFoundError(
+                f"column {unknown[0]!r} is not monitored; the monitor's columns are "
+                f"{self.columns_}.{close_matches(unknown[0], self.columns_)}")
+        keep = [c for c in self.columns_ if c in set(columns)]
+        mon = copy.copy(self)
+        mon.columns_ = keep
+        for name in ("kinds_", "sketches_", "thresholds_"):
+            setattr(mon, name, {c: getattr(self, name)[c] for c in keep})
+        if self.reference_rows_ is not None:
+            mon.reference_rows_ = self.reference_rows_.select(keep)
+        mon._reset_window()
+        return mon
 
     # -- storage ------------------------------------------------------------------
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
