@@ -18,6 +18,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 from typing import Any
@@ -214,3 +215,25 @@ def dawn_commit() -> str:
     head = git("rev-parse", "--short", "HEAD") or "unknown commit"
     dirty = git("status", "--porcelain", "--untracked-files=no", "src")
     return head + (" + uncommitted changes" if dirty else "")
+
+
+def timed(fn):
+    """Run ``fn()`` measuring wall time and peak RSS increase; returns (result, stats)."""
+    base = rss_mb()
+    reset = reset_peak()
+    t0 = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - t0
+    peak = peak_mb()
+    return out, {"seconds": seconds, "rss_base_mb": base, "peak_mb": peak,
+                 "peak_increase_mb": peak - base, "peak_reset": reset}
+
+
+def warm_times(fn, k: int = 3) -> list[float]:
+    """Wall times of ``k`` more calls of ``fn`` in this (now warm) process."""
+    out = []
+    for _ in range(k):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out

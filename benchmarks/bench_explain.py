@@ -64,7 +64,7 @@ from itertools import combinations
 from pathlib import Path
 
 import numpy as np
-from _peers import peak_mb, reset_peak, rss_mb
+from _peers import timed, warm_times
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -93,26 +93,6 @@ PEER_SPEC = {"steps": [["DivExplorer", "sliceline", "pyarrow"]],
 
 # ---------------------------------------------------------------------------- memory
 
-def timed(fn):
-    """Run ``fn()`` measuring wall time and peak RSS increase; returns (result, stats)."""
-    base = rss_mb()
-    reset = reset_peak()
-    t0 = time.perf_counter()
-    out = fn()
-    seconds = time.perf_counter() - t0
-    peak = peak_mb()
-    return out, {"seconds": seconds, "rss_base_mb": base, "peak_mb": peak,
-                 "peak_increase_mb": peak - base, "peak_reset": reset}
-
-
-def warm_times(fn, k: int = 3) -> list[float]:
-    """Wall times of ``k`` more calls of ``fn`` in this (now warm) process."""
-    out = []
-    for _ in range(k):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 # ---------------------------------------------------------------------------- data
