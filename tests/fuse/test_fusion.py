@@ -166,7 +166,9 @@ def test_fits_are_deterministic_for_a_seed(sparse):
     np.testing.assert_allclose(a.source_accuracy_, b.source_accuracy_)
 
 
-def test_fusion_over_lf_votes_is_the_label_model():
+def test_fusion_over_lf_votes_is_the_label_model_when_abstains_are_modelled():
+    from dawn.fuse._claims import encode_claims
+    from dawn.fuse.dawid_skene import fit_dawid_skene_claims
     from dawn.label.model._ci import predict_proba_ci
     from dawn.label.model.dawid_skene import fit_dawid_skene
     from dawn.label.model.synthetic import synthetic_label_matrix
@@ -175,11 +177,100 @@ def test_fusion_over_lf_votes_is_the_label_model():
     L = np.asarray(L)
     rows, lfs = np.nonzero(L >= 0)
     claims = pd.DataFrame({"row": rows, "lf": lfs, "vote": L[rows, lfs]})
-    f = Fusion("dawid_skene").fit(claims, object="row", source="lf", value="vote")
+    c = encode_claims(claims, "row", "lf", "vote", numeric=False)
+    fit = fit_dawid_skene_claims(c, abstains="modelled", tol=1e-6)
     covered = np.unique(rows)
     balance, conf, _ = fit_dawid_skene(L[covered], 2, max_rows=None)
     expected = predict_proba_ci(L[covered], balance, conf)
-    np.testing.assert_allclose(f.predict_proba().to_numpy(), expected, atol=1e-6)
+    np.testing.assert_allclose(fit.post, expected[c.cell_obj, c.cell_val], atol=1e-6)
+    with pytest.raises(ConfigError, match="abstains='sometimes' is not one of"):
+        fit_dawid_skene_claims(c, abstains="sometimes")
+
+
+def test_dawid_skene_on_claims_ignores_which_objects_a_source_skipped():
+    # source c claims only objects whose value is x. A model of abstentions (the label
+    # model's) reads c's silence on an object as strong evidence for y; fusion's does not.
+    rows = ([(f"x{i}", s, "x") for i in range(100) for s in "abc"]
+            + [(f"y{i}", s, "y") for i in range(100) for s in "ab"]
+            + [(f"p{i}", s, v) for i in range(20) for s, v in (("a", "x"), ("b", "y"))]
+            + [(f"q{i}", s, v) for i in range(20) for s, v in (("a", "y"), ("b", "x"))])
+    claims = pd.DataFrame(rows, columns=["object", "source", "value"])
+    split = Fusion("dawid_skene").fit(claims).predict_proba().loc[["p0", "q0"], "y"]
+    assert (split < 0.5).all() and split["p0"] == pytest.approx(split["q0"])
+
+    from dawn.fuse._claims import encode_claims
+    from dawn.fuse.dawid_skene import fit_dawid_skene_claims
+    c = encode_claims(claims, "object", "source", "value", numeric=False)
+    modelled = fit_dawid_skene_claims(c, abstains="modelled")
+    p0 = c.objects.get_loc("p0")
+    y = c.values.get_loc("y")
+    cell = np.flatnonzero((c.cell_obj == p0) & (c.cell_val == y))
+    assert modelled.post[cell] > 0.99
+
+
+def test_dawid_skene_accuracies_match_a_crowd_of_biased_and_adversarial_workers():
+    rng = np.random.default_rng(0)
+    k, n, per = 3, 1500, 5
+    truth = rng.choice(k, n, p=[0.5, 0.3, 0.2])
+    conf = np.stack([np.full((k, k), 0.05) + np.eye(k) * 0.85] * 6      # reliable
+                    + [np.array([[0.9, 0.05, 0.05], [0.4, 0.55, 0.05],
+                                 [0.4, 0.05, 0.55]])] * 2                 # biased to 0
+                    + [np.roll(np.eye(k), 1, axis=1) * 0.9 + 0.1 / k])   # adversarial
+    m = len(conf)
+    workers = np.argsort(rng.random((n, m)), axis=1)[:, :per].ravel()
+    item = np.repeat(np.arange(n), per)
+    p = conf[workers, truth[item]]
+    value = (rng.random(len(item))[:, None] > p.cumsum(axis=1)).sum(axis=1).clip(0, k - 1)
+    claims = pd.DataFrame({"object": item, "source": workers, "value": value})
+    f = Fusion("dawid_skene").fit(claims)
+    planted = (np.array([0.5, 0.3, 0.2]) * conf[:, np.arange(k), np.arange(k)]).sum(axis=1)
+    assert np.abs(f.source_accuracy_.to_numpy() - planted).max() < 0.05
+    assert (f.truth_.to_numpy() != truth).mean() < 0.05
+
+
+def test_majority_accuracy_is_agreement_with_the_fused_value(dense):
+    f = Fusion("majority", seed=0).fit(dense.claims)
+    fused = f.truth_.reindex(dense.claims["object"]).to_numpy()
+    agree = pd.Series(dense.claims["value"].to_numpy() == fused).groupby(
+        dense.claims["source"].to_numpy()).mean()
+    np.testing.assert_allclose(f.source_accuracy_, agree.reindex(f.source_accuracy_.index))
+    assert accuracy_mae(f, dense) < 0.05  # not biased low by vote shares
+
+
+def test_numeric_accuracies_without_features_are_not_biased_low():
+    # sparse sources with widely spread accuracies: the wild ones must not drag every
+    # sparse source's accuracy towards zero
+    d = synthetic_claims(2000, 2000, claims_per_source=4.0, n_features=4, numeric=True,
+                         seed=3)
+    for method in ("majority", "weighted_median"):
+        f = Fusion(method, tolerance=1.0).fit(d.claims)
+        planted = d.accuracy.reindex(f.source_accuracy_.index)
+        assert abs(f.source_accuracy_.mean() - planted.mean()) < 0.05
+        assert (f.source_accuracy_ - planted).abs().mean() < 0.2
+        np.testing.assert_allclose(f.source_scale_, 1.0 / -np.log1p(-f.source_accuracy_))
+
+
+def test_known_truth_makes_single_claim_objects_count_for_numeric_accuracy():
+    claims = pd.DataFrame({"object": ["a", "b", "c", "d"], "source": ["s"] * 4,
+                           "value": [1.0, 2.0, 3.5, 40.25]})
+    truth = pd.Series([1.0, 2.0, 3.5, 4.0], index=["a", "b", "c", "d"])
+    f = Fusion("weighted_median", tolerance=0.5, prior_strength=0.0).fit(claims, truth=truth)
+    assert f.source_accuracy_["s"] == pytest.approx(0.75)
+    assert f.truth_["d"] == 4.0
+
+
+def test_glad_converges_and_reports_expertise_and_difficulty(dense):
+    from dawn.fuse._claims import encode_claims
+    from dawn.fuse.glad import fit_glad
+
+    c = encode_claims(dense.claims, "object", "source", "value", numeric=False)
+    fit = fit_glad(c)
+    assert fit.info["converged"] and fit.info["n_iter"] < 50
+    assert fit.info["expertise"].shape == (c.n_sources,)
+    assert (fit.info["difficulty"] > 0).all()
+    order = np.argsort(fit.info["expertise"])
+    planted = dense.accuracy.reindex(c.sources).to_numpy()
+    assert np.corrcoef(fit.info["expertise"], planted)[0, 1] > 0.9 and len(order) == 10
 
 
 def test_polars_and_arrow_claims_are_accepted(dense):

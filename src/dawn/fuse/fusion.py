@@ -5,11 +5,12 @@ Claims are rows ``(object, source, value)``. ``fit`` encodes them as integer cod
 
 - ``"majority"`` — most claimed value (numeric: the median);
 - ``"one_coin"`` — one accuracy per source, EM (:mod:`dawn.fuse.one_coin`);
-- ``"dawid_skene"`` — full confusion per source, the label model's EM
-  (:mod:`dawn.fuse.dawid_skene`);
-- ``"glad"`` — source expertise × object difficulty (:mod:`dawn.fuse.glad`);
+- ``"dawid_skene"`` — full confusion per source, EM on the label model's kernels; a source's
+  silence on an object is not evidence (:mod:`dawn.fuse.dawid_skene`);
+- ``"glad"`` — source expertise × object difficulty (:mod:`dawn.fuse.glad`); a few times
+  one-coin's cost, never chosen by ``"auto"``;
 - ``"slimfast"`` — accuracy a logistic function of source features, by EM or ERM
-  (:mod:`dawn.fuse.slimfast`); for numeric values, features predict the error scale;
+  (:mod:`dawn.fuse.slimfast`); for numeric values, features predict the accuracy;
 - ``"weighted_median"`` — numeric values: accuracy-weighted median (:mod:`dawn.fuse.numeric`);
 - ``"auto"`` — chooses by value type, features, truth and density, and says why in
   ``method_reason_``.
@@ -63,7 +64,7 @@ class Fusion:
         objects and 20 claims per feature, else EM), ``"em"`` or ``"erm"``
     erm_share : share of objects with known truth from which ``learner="auto"`` uses ERM
     prior_strength : pseudo-claims that shrink sparse sources towards the pooled accuracy
-        (one-coin) or scale (numeric)
+        (one-coin and numeric values without features)
     l2, source_l2 : SLiMFast's penalties on feature weights and on each source's own offset
     tolerance : numeric values: a claim within this of the truth is accurate (default: the
         median absolute residual)
@@ -108,10 +109,10 @@ class Fusion:
         if c.numeric:
             if has_features:
                 return "slimfast", ("numeric values with source features: weighted median whose "
-                                    "per-source error scales are predicted from the features, "
+                                    "per-source accuracies are predicted from the features, "
                                     "so sparse sources borrow strength")
             return "weighted_median", ("numeric values: median weighted by each source's "
-                                       "estimated error scale")
+                                       "estimated accuracy")
         if has_features:
             return "slimfast", ("source features given: accuracy modelled as a logistic "
                                 "function of them (SLiMFast), so sparse sources borrow "
@@ -199,7 +200,7 @@ class Fusion:
     def _fit_categorical(self, c: Claims, X, known, method: str) -> None:
         if method == "majority":
             from dawn.fuse.majority import fit_majority
-            fit = fit_majority(c, known)
+            fit = fit_majority(c, known, seed=self.seed)
         elif method == "one_coin":
             from dawn.fuse.one_coin import fit_one_coin
             fit = fit_one_coin(c, known, prior_strength=self.prior_strength,
@@ -240,7 +241,8 @@ class Fusion:
         from dawn.fuse.numeric import fit_numeric
         fit = fit_numeric(c, X if method == "slimfast" else None, known,
                           weighted=method != "majority", tolerance=self.tolerance,
-                          prior_strength=self.prior_strength)
+                          prior_strength=self.prior_strength, l2=self.l2,
+                          source_l2=self.source_l2, max_iter=max(self.max_iter, 1))
         if method == "slimfast":
             self.learner_ = "em"
         self._post = self._rest = self._chosen = None

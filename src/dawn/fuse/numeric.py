@@ -1,20 +1,25 @@
-"""Numeric fusion: accuracy-weighted median with a per-source error scale.
+"""Numeric fusion: accuracy-weighted median.
 
-What we chose, and why: claims are modelled as ``x = t_o + e`` with Laplace errors of
-per-source scale ``b_s``. For fixed scales the maximum-likelihood truth is the **weighted
-median** of an object's claims with weights ``1 / b_s`` — robust to the gross errors real
-sources make (a weighted mean is dragged by one wild claim) — and for a fixed truth the
-scale is the mean absolute residual. EM-style alternation starts from the plain median.
-Scales are shrunk towards a prior scale with ``prior_strength`` pseudo-claims
-(``b_s = (Σ|r| + α b̄_s) / (n_s + α)``), and residuals on objects with a single claim are
-left out (they are zero by construction and say nothing), so one-claim sources get the
-prior scale. With source features, the prior scale ``b̄_s`` is ``exp(x_s · β)`` from a
-ridge regression of the sources' log scales on their features (weighted by claims), so
-sparse sources borrow strength as in SLiMFast; without, it is the pooled scale.
+What we chose, and why: a source's *accuracy* is the chance its claim lands within
+``tolerance`` of the truth, and claims are modelled as ``x = t_o + e`` with Laplace errors
+whose scale ``b_s = tolerance / −ln(1 − a_s)`` makes that chance ``a_s``. For fixed
+accuracies the maximum-likelihood truth is the **weighted median** of an object's claims
+with weights ``1 / b_s`` — robust to the gross errors real sources make (a weighted mean
+is dragged by one wild claim). For a fixed truth a source's accuracy is estimated as the
+share of its claims within ``tolerance`` of the fused value, shrunk towards the pooled
+share with ``prior_strength`` pseudo-claims (``a_s = (k_s + α ā) / (n_s + α)``), and the
+two alternate from the plain median. Counting claims near the truth, rather than averaging
+absolute residuals, keeps the estimate bounded: the scales of bad sources are heavy
+tailed, so a mean residual (and a prior built from it) is dominated by a few wild claims
+and drags every sparse source's accuracy towards zero. Claims on objects with a single
+claim (and no known truth) are left out — they match the fused value by construction and
+say nothing — so one-claim sources get the pooled accuracy. With source features the
+accuracies come from SLiMFast's logistic model of the features
+(:class:`~dawn.fuse.slimfast.LogisticAccuracy`) fitted to the same counts, so sparse
+sources borrow strength from similar ones. Objects with known truth are clamped to it.
 
-A source's accuracy is the chance its claim lands within ``tolerance`` of the truth,
-``1 − exp(−tolerance / b_s)``; ``tolerance`` defaults to the median absolute residual of
-claims on multi-claim objects. An object's confidence is the weight share of its claims
+``tolerance`` defaults to the median absolute difference between claims and the plain
+median on multi-claim objects. An object's confidence is the weight share of its claims
 within ``tolerance`` of the fused value.
 
 >>> import numpy as np
@@ -37,7 +42,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dawn.fuse._claims import Claims
+from dawn.fuse._em import ACC_CLIP
 from dawn.fuse._kernels import weighted_median
+from dawn.fuse.one_coin import shrunk_accuracy
 
 __all__ = ["NumericFit", "fit_numeric"]
 
@@ -54,57 +61,51 @@ class NumericFit:
     info: dict = field(default_factory=dict)
 
 
-def _prior_scale(raw: np.ndarray, n: np.ndarray, X: np.ndarray | None,
-                 pooled: float) -> np.ndarray:
-    if X is None or X.shape[1] == 0 or (n > 0).sum() <= X.shape[1] + 1:
-        return np.full(len(n), pooled)
-    A = np.column_stack([np.ones(len(n)), X])
-    w = np.sqrt(n)
-    y = np.log(np.maximum(raw, pooled * 1e-3))
-    ridge = np.eye(A.shape[1])
-    ridge[0, 0] = 0.0
-    beta = np.linalg.solve((A * w[:, None] ** 2).T @ A + ridge, (A * w[:, None] ** 2).T @ y)
-    return np.exp(A @ beta)
-
-
 def fit_numeric(c: Claims, X: np.ndarray | None = None, known=None, *,
                 weighted: bool = True, tolerance: float | None = None,
-                prior_strength: float = 2.0, max_iter: int = 50) -> NumericFit:
+                prior_strength: float = 2.0, l2: float = 1.0, source_l2: float = 5.0,
+                max_iter: int = 50) -> NumericFit:
     """Weighted-median fusion (see the module docstring); ``weighted=False`` is the plain
-    median with scales estimated once."""
+    median with accuracies estimated once; ``X`` (from
+    :func:`~dawn.fuse.slimfast.source_design`) turns on the logistic accuracy model."""
     n_obj, m = c.n_objects, c.n_sources
-    informative = (c.claims_per_object[c.obj] > 1).astype(np.float64)
-    n = np.bincount(c.src, informative, m)
+    informative = c.claims_per_object[c.obj] > 1
     truth = weighted_median(c.obj, c.val, np.ones(c.n_claims), n_obj)
     if known is not None:
         truth[known[0]] = known[1]
+        is_known = np.zeros(n_obj, bool)
+        is_known[known[0]] = True
+        informative |= is_known[c.obj]
+    n = np.bincount(c.src, informative, m).astype(np.float64)
+    if tolerance is not None:
+        tol = float(tolerance)
+    else:
+        resid = np.abs(c.val - truth[c.obj])[informative]
+        tol = float(np.median(resid)) if len(resid) else 0.0
+    tol = max(tol, 1e-12)
+    model = None
+    if X is not None:
+        from dawn.fuse.slimfast import LogisticAccuracy
+        model = LogisticAccuracy(X, l2, source_l2)
     converged, n_iter = False, 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007
-        r = np.abs(c.val - truth[c.obj]) * informative
-        total = np.bincount(c.src, r, m)
-        pooled = max(r.sum() / max(informative.sum(), 1.0), 1e-12)
-        raw = total / np.maximum(n, 1e-12)
-        prior = _prior_scale(raw, n, X, pooled)
-        scale = np.maximum((total + prior_strength * prior) / (n + prior_strength),
-                           pooled * 1e-6)
+        close = np.bincount(c.src, informative & (np.abs(c.val - truth[c.obj]) <= tol), m)
+        accuracy = (model.fit(close, n) if model is not None
+                    else shrunk_accuracy(close, n, prior_strength))
         if not weighted:
             break
-        new = weighted_median(c.obj, c.val, 1.0 / scale[c.src], n_obj)
+        new = weighted_median(c.obj, c.val, -np.log1p(-accuracy)[c.src], n_obj)
         if known is not None:
             new[known[0]] = known[1]
-        if np.allclose(new, truth, rtol=0, atol=1e-12 * max(np.abs(truth).max(), 1.0)):
-            converged = True
-            truth = new
-            break
+        same = np.allclose(new, truth, rtol=0, atol=1e-12 * max(np.abs(truth).max(), 1.0))
         truth = new
-    resid = np.abs(c.val - truth[c.obj])
-    multi = informative > 0
-    tol = float(tolerance) if tolerance is not None else (
-        float(np.median(resid[multi])) if multi.any() else 0.0)
-    tol = max(tol, 1e-12)
-    w = 1.0 / scale[c.src]
-    close = np.bincount(c.obj, w * (resid <= tol), n_obj)
-    confidence = close / np.bincount(c.obj, w, n_obj)
-    accuracy = 1.0 - np.exp(-tol / scale)
-    return NumericFit(truth, confidence, scale, accuracy, tol,
+        if same:
+            converged = True
+            break
+    accuracy = np.clip(accuracy, *ACC_CLIP)
+    w = -np.log1p(-accuracy)
+    near = np.abs(c.val - truth[c.obj]) <= tol
+    confidence = np.bincount(c.obj, w[c.src] * near, n_obj) / np.bincount(c.obj, w[c.src],
+                                                                          n_obj)
+    return NumericFit(truth, confidence, tol / w, accuracy, tol,
                       {"n_iter": n_iter, "converged": converged or not weighted})
