@@ -140,6 +140,61 @@ def test_als_new_items_get_factors_from_the_users_who_touched_them(planted):
         als.fold_in_items(np.array([new]), sp.csr_matrix((1, 3)))
 
 
+def test_als_keeps_its_item_gram_in_step_as_items_arrive(planted):
+    """New items join with zero factors and get solved ones; the cached YᵀY + λI that
+    fold-in uses is updated by those rows, not recomputed, and stays exact."""
+    R, *_ = planted
+    als = _fit("als", R[:, :N_ITEMS - 6])
+
+    def fresh():
+        Y = als.item_factors_.astype(np.float64)
+        return Y.T @ Y + als.regularization * np.eye(Y.shape[1])
+
+    als.fold_in(R[:1, :N_ITEMS - 6])  # builds the cache
+    for step in range(3):             # two new items at a time, spare rows reused
+        lo = N_ITEMS - 6 + 2 * step
+        als.add_items(2)
+        np.testing.assert_allclose(als._gram(), fresh(), rtol=1e-6, atol=1e-8)
+        als.fold_in_items(np.arange(lo, lo + 2), R[:, lo:lo + 2].T.tocsr())
+        np.testing.assert_allclose(als._gram(), fresh(), rtol=1e-5, atol=1e-7)
+    assert als.n_items == N_ITEMS
+    rows = sp.csr_matrix(R[:4])
+    ref = ALS(**FAST["als"])
+    ref.user_factors_, ref.item_factors_ = als.user_factors_, als.item_factors_.copy()
+    np.testing.assert_allclose(als.fold_in(rows), ref.fold_in(rows), rtol=1e-4, atol=1e-5)
+    arrays, _ = als.to_arrays()
+    assert arrays["item_factors"].shape == (N_ITEMS, FAST["als"]["factors"])
+    # replacing existing items' factors keeps it exact too
+    als.set_item_factors(np.array([0, 5]), np.ones((2, FAST["als"]["factors"])))
+    np.testing.assert_allclose(als._gram(), fresh(), rtol=1e-5, atol=1e-7)
+
+
+def test_als_new_items_from_users_folded_in_elsewhere(planted):
+    """``user_factors`` gives the factors of cols' columns (users the model may not have
+    fitted): the same solve as against the fitted users when they are those users."""
+    R, *_ = planted
+    new = N_ITEMS - 1
+    als = _fit("als", R[:, :new])
+    als.add_items(1)
+    col = R[:, new].T.tocsr()
+    users = col.indices
+    local = sp.csr_matrix((col.data, np.arange(len(users)), [0, len(users)]),
+                          shape=(1, len(users)))
+    got = als.fold_in_items(np.array([new]), local, user_factors=als.user_factors_[users])
+    als2 = _fit("als", R[:, :new])
+    als2.add_items(1)
+    np.testing.assert_allclose(got, als2.fold_in_items(np.array([new]), col), rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(DataError, match="user_factors must have 16 columns"):
+        als.fold_in_items(np.array([new]), local, user_factors=np.zeros((len(users), 3)))
+    with pytest.raises(DataError, match=r"factors must have shape \(1, 16\)"):
+        als.set_item_factors(np.array([new]), np.zeros((2, 16)))
+    with pytest.raises(DataError, match="items repeat"):
+        als.set_item_factors(np.array([new, new]), np.zeros((2, 16)))
+    with pytest.raises(DataError, match="outside"):
+        als.set_item_factors(np.array([N_ITEMS]), np.zeros((1, 16)))
+
+
 def test_mixed_known_and_unknown_users_in_one_call(planted):
     R, *_ = planted
     als = _fit("als", R)

@@ -129,6 +129,25 @@ def test_new_items_get_factors_from_the_users_who_touched_them(events):
     assert sum(cluster(i) == 0 for i in similar) >= 4
 
 
+def test_a_new_user_bringing_new_items_is_served_from_exact_factors(events):
+    """A new user whose events bring new items: the items are solved from that user (and
+    the user then folded in against them) without recomputing YᵀY over the catalogue;
+    what is served equals a fold-in against freshly computed statistics."""
+    rec = fresh_als(events)
+    rec.recommend("u0", n=3)  # fold-in statistics cached
+    for j in range(3):
+        history = [*[f"i{x}" for x in range(0, 40, 4)][j:j + 8], f"new{j}a", f"new{j}b"]
+        rec.partial_fit({"user": [f"newbie{j}"] * len(history), "item": history})
+        got = rec.recommend(f"newbie{j}", n=10)
+        assert sum(cluster(i) == 0 for i in got if i.startswith("i")) >= 8
+    model = rec.model_
+    Y = model.item_factors_.astype(np.float64)
+    np.testing.assert_allclose(model._gram(), Y.T @ Y + model.regularization
+                               * np.eye(Y.shape[1]), rtol=1e-5, atol=1e-7)
+    assert rec.n_items == 126 and np.abs(model.item_factors_[-6:]).sum() > 0
+    assert rec.similar_items("new2b", n=1) == ["new2a"]  # solved from the same user
+
+
 def test_similar_items_and_recommend_many(als):
     sim = als.similar_items("i81", n=5)
     assert len(sim) == 5 and "i81" not in sim and sum(cluster(i) == 2 for i in sim) >= 4

@@ -1,7 +1,8 @@
 """``Recommender``: events in, fresh top-k out — tuned, folded-in and persisted by itself.
 
 ``fit(events)`` maps user and item ids to indices, builds the interaction matrix, picks a
-model family (``model="auto"``: a time-split validation and a budgeted search, see
+model family (``model="auto"``: a validation of each user's latest events and the last
+period, and a budgeted search, see
 :mod:`dawn.recommend.tuning`) and fits it, plus two fallbacks: recency-weighted
 popularity and item-kNN. ``recommend(user)`` follows the cold-start ladder — an unknown
 user (or one without events) gets *popular* items, a user with 1–4 events gets *knn*
@@ -140,7 +141,8 @@ class Recommender:
     type_weights
         Weight of each event type (``{"view": 1, "buy": 5}``), multiplied into the value.
     validation_fraction
-        Share of the training time span held out for tuning.
+        Share held out for tuning: each user's latest events and the last part of
+        the time span (see :func:`dawn.recommend.tuning.tune`).
     knn_below
         Users with fewer events than this (but at least one) get item-kNN recommendations
         when the main model is a factor model (``als``, ``bpr``, ``mf``).
@@ -367,10 +369,18 @@ class Recommender:
             U[stale] = model.fold_in(self._history_rows(fresh))
         local = sp.csr_matrix((cols.data, np.searchsorted(touchers, cols.indices), cols.indptr),
                               shape=(cols.shape[0], len(touchers)))
-        model.item_factors_[new] = _solve_items(model, local, U, self._user_gram(model))
-        invalidate = getattr(model, "_invalidate", None)
-        if invalidate is not None:
-            invalidate()
+        if hook is not None and hasattr(model, "confidence"):
+            # ALS: the exact item least squares in the model's kernel, its XᵀX cached
+            hook(new, local, user_factors=U)
+            return
+        factors = _solve_items(model, local, U, self._user_gram(model))
+        if hasattr(model, "set_item_factors"):  # keeps the model's caches (ALS: YᵀY) in step
+            model.set_item_factors(new, factors)
+        else:
+            model.item_factors_[new] = factors
+            invalidate = getattr(model, "_invalidate", None)
+            if invalidate is not None:
+                invalidate()
 
     def _user_gram(self, model: Any) -> np.ndarray:
         """``XᵀX`` of the model's learned user factors (cached per model)."""
@@ -614,6 +624,8 @@ class Recommender:
             return rows
         explicit = self.feedback == "explicit"
         D = interaction_matrix(r, i, v, rows.shape, last_wins=explicit, order=t)
+        if rows.nnz == 0:  # users known only from their pending events (new users)
+            return D
         if explicit:
             pattern = (D != 0).astype(np.float32)
             return (rows - rows.multiply(pattern) + D).tocsr()

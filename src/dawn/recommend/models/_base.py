@@ -281,13 +281,45 @@ class FactorModel(Model):
         """Grow the catalog by ``n_new`` items with zero factors (cold until refitted)."""
         self._check_fitted()
         _check_number(type(self).__name__, "n_new", n_new, 0, integer=True)
-        k = self.item_factors_.shape[1]
-        self.item_factors_ = np.vstack([self.item_factors_, np.zeros((n_new, k), np.float32)])
+        Y = self.item_factors_
+        n, k = Y.shape
+        buf = getattr(self, "_item_buffer", None)
+        if buf is None or Y.base is not buf or len(buf) < n + n_new or buf.dtype != Y.dtype:
+            # spare rows, so a stream of new items copies the factors only now and then
+            buf = np.zeros((n + max(2 * n_new, n // 4, 64), k), Y.dtype)
+            buf[:n] = Y
+            self._item_buffer = buf
+        buf[n:n + n_new] = 0.0
+        self.item_factors_ = buf[:n + n_new]
         self._grow_items(int(n_new))
-        self._invalidate()
+        self._items_added(int(n_new))
+
+    def set_item_factors(self, items: Any, factors: np.ndarray) -> None:
+        """Replace the factors of ``items`` (e.g. new items solved from their first users),
+        keeping caches derived from the item factors consistent."""
+        self._check_fitted()
+        items = check_items(items, self.n_items, type(self).__name__)
+        factors = np.asarray(factors, dtype=np.float32)
+        if factors.shape != (len(items), self.item_factors_.shape[1]):
+            raise DataError(f"{type(self).__name__}: factors must have shape "
+                            f"({len(items)}, {self.item_factors_.shape[1]}), got "
+                            f"{factors.shape}.")
+        if len(np.unique(items)) != len(items):
+            raise DataError(f"{type(self).__name__}: items repeat; pass each item once.")
+        self._items_changed(items, self.item_factors_[items].copy(), factors)
+        self.item_factors_[items] = factors
 
     def _grow_items(self, n_new: int) -> None:
         """Grow per-item state other than the factors."""
+
+    def _items_added(self, n_new: int) -> None:
+        """Caches after ``n_new`` zero item rows were appended (default: drop them)."""
+        self._invalidate()
+
+    def _items_changed(self, items: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
+        """Caches before the factors of ``items`` change from ``old`` to ``new``
+        (``items`` unique; default: drop them)."""
+        self._invalidate()
 
     def _invalidate(self) -> None:
         """Drop caches derived from the item factors."""

@@ -119,33 +119,63 @@ class ALS(FactorModel):
     def _invalidate(self) -> None:
         self._gram_cache = None
 
+    def _items_added(self, n_new: int) -> None:
+        """New items start at zero factors: ``YᵀY`` is unchanged."""
+
+    def _items_changed(self, items: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
+        """Update the cached ``YᵀY + λI`` by the changed rows (``O(len(items) · k²)``),
+        instead of recomputing it over every item."""
+        g = getattr(self, "_gram_cache", None)
+        if g is None:
+            return
+        old = old.astype(np.float64)
+        new = new.astype(np.float64)
+        self._gram_cache = g + new.T @ new - old.T @ old
+
     def fold_in(self, rows: Any) -> np.ndarray:
         """Exact least-squares user factors for these histories, item factors fixed."""
         self._check_fitted()
         rows = as_rows(rows, self.n_items, "ALS")
         return self._solve(self.confidence(rows), self.item_factors_, self._gram())
 
-    def fold_in_items(self, items: Any, cols: Any) -> np.ndarray:
+    def fold_in_items(self, items: Any, cols: Any, *,
+                      user_factors: np.ndarray | None = None) -> np.ndarray:
         """Set (and return) the factors of ``items`` from the users who touched them.
 
-        ``cols`` is an items × users matrix (one row per entry of ``items``, columns the
-        fitted users); each item's least squares is solved exactly against the fixed user
-        factors — the item half of an ALS step, for new items after :meth:`add_items`.
+        ``cols`` is an items × users matrix (one row per entry of ``items``); each item's
+        least squares is solved exactly against fixed user factors — the item half of an
+        ALS step, for new items after :meth:`add_items`. The columns are the fitted users,
+        or, with ``user_factors``, the users whose factors are its rows (e.g. only the
+        users who touched the items, some of them folded in); the ``XᵀX`` term is always
+        the fitted users'.
         """
         from dawn.recommend.models._base import check_items
 
         self._check_fitted()
         items = check_items(items, self.n_items, "ALS")
-        cols = as_rows(cols, self.n_users, "ALS", columns="user")
+        if user_factors is None:
+            fixed = self.user_factors_
+        else:
+            fixed = np.asarray(user_factors, dtype=np.float32)
+            if fixed.ndim != 2 or fixed.shape[1] != self.item_factors_.shape[1]:
+                raise DataError(f"ALS: user_factors must have {self.item_factors_.shape[1]} "
+                                f"columns (the factors), got shape {fixed.shape}.")
+        cols = as_rows(cols, len(fixed), "ALS", columns="user")
         if cols.shape[0] != len(items):
             raise DataError(f"ALS: cols has {cols.shape[0]} rows for {len(items)} items; pass "
                             "one row of user interactions per item.")
-        X = self.user_factors_.astype(np.float64)
-        gram = X.T @ X + self.regularization * np.eye(X.shape[1])
-        factors = self._solve(self.confidence(cols), self.user_factors_, gram)
-        self.item_factors_[items] = factors
-        self._invalidate()
+        factors = self._solve(self.confidence(cols), fixed, self._user_gram())
+        self.set_item_factors(items, factors)
         return factors
+
+    def _user_gram(self) -> np.ndarray:
+        """``XᵀX + λI`` of the fitted user factors (cached until the next fit)."""
+        g = getattr(self, "_user_gram_cache", None)
+        if g is None or g[0] is not self.user_factors_:
+            X = self.user_factors_.astype(np.float64)
+            g = (self.user_factors_, X.T @ X + self.regularization * np.eye(X.shape[1]))
+            self._user_gram_cache = g
+        return g[1]
 
     def _solve(self, C: sp.csr_matrix, fixed: np.ndarray, gram: np.ndarray) -> np.ndarray:
         from dawn.recommend._kernels import als_solve, als_solve_serial
