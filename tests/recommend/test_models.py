@@ -261,6 +261,10 @@ def test_add_items_grows_the_catalog_and_keeps_old_scores(planted, name):
     np.testing.assert_allclose(after[:, :N_ITEMS], before, rtol=1e-5, atol=1e-6)
     with pytest.raises(DataError, match="call add_items first"):
         model.score(R[:5])
+    loaded = from_arrays(*model.to_arrays())  # the grown catalog survives a save
+    assert loaded.n_items == N_ITEMS + 3
+    items, _ = loaded.similar_items(np.array([N_ITEMS + 1]), 3)  # a new item answers too
+    assert items.shape == (1, 3)
 
 
 @pytest.mark.parametrize("name", ["als", "bpr", "mf"])

@@ -235,7 +235,20 @@ class EASE(Model):
     @property
     def n_items(self) -> int:
         self._check_fitted()
-        return self.weights_.shape[0]
+        return self.weights_.shape[0] + getattr(self, "new_items_", 0)
+
+    def _meta(self) -> dict[str, Any]:
+        return {"new_items": int(getattr(self, "new_items_", 0))}
+
+    def _restore(self, meta: dict[str, Any]) -> None:
+        self.new_items_ = int(meta.get("new_items", 0))
+
+    def _pad(self, scores: np.ndarray) -> np.ndarray:
+        """Scores over the fitted items, with zeros for items added since the fit."""
+        extra = getattr(self, "new_items_", 0)
+        if not extra:
+            return scores
+        return np.concatenate([scores, np.zeros((len(scores), extra), scores.dtype)], axis=1)
 
     def fit(self, R: Any, *, warm_start: bool = False) -> EASE:
         """Solve for the item–item weights ``B`` in closed form."""
@@ -272,6 +285,7 @@ class EASE(Model):
         P /= -d[None, :]
         P[np.diag_indices(n)] = 0.0
         self.weights_ = np.ascontiguousarray(P, dtype=np.float32)
+        self.new_items_ = 0
         return self
 
     def score(self, rows: Any, users: np.ndarray | None = None) -> np.ndarray:
@@ -281,19 +295,23 @@ class EASE(Model):
         if self.binary:
             rows.data[:] = 1.0
         W = np.ascontiguousarray(self.weights_)  # a no-op unless loaded column-major
-        return np.asarray(rows @ W, dtype=np.float32)
+        n = W.shape[0]
+        if rows.shape[1] > n:  # items added since the fit have no weights yet
+            rows = rows[:, :n]
+        return self._pad(np.asarray(rows @ W, dtype=np.float32))
 
     def similar_items(self, items: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Items with the largest weight from each item (what a one-item history scores)."""
         self._check_fitted()
         items = check_items(items, self.n_items, "EASE")
-        return _top(self.weights_[items].copy(), items, n)
+        W = self.weights_
+        rows = np.zeros((len(items), W.shape[0]), np.float32)  # new items: no weights yet
+        fitted = items < W.shape[0]
+        rows[fitted] = W[items[fitted]]
+        return _top(self._pad(rows), items, n)
 
     def add_items(self, n_new: int) -> None:
-        """New items get zero weights until refitted."""
+        """New items get zero weights until refitted (counted, not stored: no n² copy)."""
         self._check_fitted()
         _check_number("EASE", "n_new", n_new, 0, integer=True)
-        n = self.n_items
-        W = np.zeros((n + n_new, n + n_new), np.float32)
-        W[:n, :n] = self.weights_
-        self.weights_ = W
+        self.new_items_ = getattr(self, "new_items_", 0) + int(n_new)
