@@ -31,6 +31,7 @@ from dawn.errors import ConfigError, DataError
 
 __all__ = [
     "OnlineMetrics",
+    "ServedLists",
     "evaluate",
     "hit_matrix",
     "index_hits",
@@ -273,3 +274,190 @@ def _pad(recommended: Sequence[Sequence[Any]] | np.ndarray, k: int) -> np.ndarra
         for j, x in enumerate(list(row)[:k]):
             out[r, j] = x
     return out
+
+
+class ServedLists:
+    """Bounded online metrics of served recommendation lists, with a quality-drop test.
+
+    Keeps the last ``capacity`` served lists (a ring: memory does not grow with traffic).
+    :meth:`record` a list when it is served; :meth:`update` with the events that follow.
+    An event is a click when its item is on its user's latest list, it comes at most
+    ``attribution_seconds`` after that list was served, and that item was not clicked on
+    that list before. :meth:`results` gives the rates over the lists held (the window)
+    and running totals since the start.
+
+    :meth:`drop_test` compares the hit rate (share of lists with a click) of the older and
+    newer half of the last ``window`` *settled* lists — served at least ``settle_seconds``
+    ago, so their clicks had time to come — that were served after the last
+    :meth:`reset_baseline`. It reports a drop when each half holds at least ``min_lists``
+    lists, the newer hit rate is more than ``min_drop`` (relative) below the older one,
+    and a one-sided two-proportion z-test gives ``p < alpha``.
+
+    Parameters
+    ----------
+    capacity
+        Lists kept (the oldest are forgotten first).
+    attribution_seconds
+        How long after serving a list a click on it counts.
+    settle_seconds
+        Lists younger than this are left out of the drop test.
+    window, min_lists, min_drop, alpha
+        The drop rule (see above).
+    clock
+        Seconds now (``time.time``); tests pass a fake.
+
+    >>> now = [0.0]
+    >>> sl = ServedLists(settle_seconds=0, clock=lambda: now[0])
+    >>> _ = sl.record("ann", ["a", "b", "c"]).record("bob", ["a", "d"])
+    >>> sl.update(["ann", "ann", "bob"], ["b", "b", "z"])
+    1
+    >>> r = sl.results(); r["hit_rate"], r["precision"], r["clicks"]
+    (0.5, 0.2, 1)
+    """
+
+    def __init__(self, *, capacity: int = 10_000, attribution_seconds: float = 1800.0,
+                 settle_seconds: float = 60.0, window: int = 2000, min_lists: int = 200,
+                 min_drop: float = 0.2, alpha: float = 0.01,
+                 clock: Any = None) -> None:
+        import time
+
+        for name, value, low in (("capacity", capacity, 1), ("window", window, 2),
+                                 ("min_lists", min_lists, 1)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                    or value < low:
+                raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}.")
+        if window > capacity:
+            raise ConfigError(f"window ({window}) must not exceed capacity ({capacity}); "
+                              "raise capacity or lower window.")
+        if 2 * min_lists > window:
+            raise ConfigError(f"min_lists ({min_lists}) per half needs window >= "
+                              f"{2 * min_lists}, got {window}.")
+        for name, value, lo, hi in (("min_drop", min_drop, 0.0, 1.0),
+                                    ("alpha", alpha, 0.0, 1.0)):
+            if not isinstance(value, (int, float)) or not lo <= value < hi:
+                raise ConfigError(f"{name} must be a number in [{lo}, {hi}), got {value!r}.")
+        for name, value in (("attribution_seconds", attribution_seconds),
+                            ("settle_seconds", settle_seconds)):
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"{name} must be a number >= 0, got {value!r}.")
+        self.capacity, self.window, self.min_lists = int(capacity), int(window), int(min_lists)
+        self.min_drop, self.alpha = float(min_drop), float(alpha)
+        self.attribution_seconds = float(attribution_seconds)
+        self.settle_seconds = float(settle_seconds)
+        self.clock = clock or time.time
+        n = self.capacity
+        self._seq = np.full(n, -1, dtype=np.int64)
+        self._t = np.zeros(n, dtype=np.float64)
+        self._shown = np.zeros(n, dtype=np.int64)
+        self._clicks = np.zeros(n, dtype=np.int64)
+        self._first = np.zeros(n, dtype=np.int64)       # rank of the first click, 0 = none
+        self._slot_user: list[Any] = [None] * n
+        self._slot_items: list[dict[Any, int] | None] = [None] * n
+        self._slot_clicked: list[set[Any] | None] = [None] * n
+        self._user_slot: dict[Any, int] = {}
+        self._next = 0
+        self._baseline = -1
+        self._totals = {"lists": 0, "impressions": 0, "clicks": 0, "lists_hit": 0}
+
+    def record(self, user: Any, items: Sequence[Any], now: float | None = None
+               ) -> ServedLists:
+        """Note that ``items`` (best first) were served to ``user``; returns self."""
+        key = _norm(user)
+        slot = self._next % self.capacity
+        old = self._slot_user[slot]
+        if old is not None and self._user_slot.get(old) == slot:
+            del self._user_slot[old]
+        ranks: dict[Any, int] = {}
+        for r, x in enumerate(items, start=1):
+            ranks.setdefault(_norm(x), r)
+        self._seq[slot] = self._next
+        self._t[slot] = self.clock() if now is None else now
+        self._shown[slot] = len(ranks)
+        self._clicks[slot] = 0
+        self._first[slot] = 0
+        self._slot_user[slot], self._slot_items[slot] = key, ranks
+        self._slot_clicked[slot] = set()
+        self._user_slot[key] = slot
+        self._next += 1
+        self._totals["lists"] += 1
+        self._totals["impressions"] += len(ranks)
+        return self
+
+    def update(self, users: Sequence[Any], items: Sequence[Any],
+               now: float | None = None) -> int:
+        """Count the clicks among events ``(users[j], items[j])``; returns how many."""
+        now = self.clock() if now is None else now
+        counted = 0
+        for u, i in zip(users, items, strict=True):  # one dict look-up per event
+            slot = self._user_slot.get(_norm(u))
+            if slot is None or now - self._t[slot] > self.attribution_seconds:
+                continue
+            it = _norm(i)
+            rank = self._slot_items[slot].get(it)  # type: ignore[union-attr]
+            clicked = self._slot_clicked[slot]
+            if rank is None or it in clicked:  # type: ignore[operator]
+                continue
+            clicked.add(it)  # type: ignore[union-attr]
+            if self._clicks[slot] == 0:
+                self._first[slot] = rank
+                self._totals["lists_hit"] += 1
+            self._clicks[slot] += 1
+            counted += 1
+        self._totals["clicks"] += counted
+        return counted
+
+    def results(self) -> dict[str, Any]:
+        """Rates over the lists held, their time span, and running totals."""
+        held = self._seq >= 0
+        lists = int(held.sum())
+        shown = int(self._shown[held].sum())
+        clicks = self._clicks[held]
+        first = self._first[held]
+        nan = float("nan")
+        return {
+            "lists": lists, "impressions": shown, "clicks": int(clicks.sum()),
+            "hit_rate": float(np.mean(clicks > 0)) if lists else nan,
+            "precision": float(clicks.sum() / shown) if shown else nan,
+            "mrr": float(np.mean(np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0)))
+            if lists else nan,
+            "window": {"capacity": self.capacity,
+                       "since": float(self._t[held].min()) if lists else None,
+                       "until": float(self._t[held].max()) if lists else None,
+                       "attribution_seconds": self.attribution_seconds},
+            "total": dict(self._totals),
+        }
+
+    def drop_test(self, now: float | None = None) -> dict[str, Any]:
+        """Whether the hit rate dropped over the last ``window`` settled lists."""
+        import math
+
+        now = self.clock() if now is None else now
+        ok = (self._seq > self._baseline) & (self._t <= now - self.settle_seconds)
+        order = (np.arange(self.capacity) + self._next) % self.capacity  # oldest first
+        idx = order[ok[order]][-self.window:]
+        half = len(idx) // 2
+        older, newer = idx[:len(idx) - half], idx[len(idx) - half:]
+        n1, n2 = len(older), len(newer)
+        h1 = int((self._clicks[older] > 0).sum())
+        h2 = int((self._clicks[newer] > 0).sum())
+        p1 = h1 / n1 if n1 else float("nan")
+        p2 = h2 / n2 if n2 else float("nan")
+        p_value, drop = float("nan"), float("nan")
+        if n1 and n2:
+            drop = (p1 - p2) / p1 if p1 > 0 else 0.0
+            pooled = (h1 + h2) / (n1 + n2)
+            se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+            z = (p1 - p2) / se if se > 0 else 0.0
+            p_value = 0.5 * math.erfc(z / math.sqrt(2.0))
+        dropped = bool(n2 >= self.min_lists and n1 >= self.min_lists
+                       and drop > self.min_drop and p_value < self.alpha)
+        return {"earlier": {"lists": n1, "hit_rate": p1},
+                "recent": {"lists": n2, "hit_rate": p2},
+                "relative_drop": drop, "p_value": p_value, "dropped": dropped,
+                "rule": (f"each half >= {self.min_lists} settled lists of the last "
+                         f"{self.window}, relative drop > {self.min_drop:g} and one-sided "
+                         f"two-proportion z-test p < {self.alpha:g}")}
+
+    def reset_baseline(self) -> None:
+        """Leave the lists served so far out of later drop tests (after acting on one)."""
+        self._baseline = self._next - 1

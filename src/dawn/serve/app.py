@@ -12,8 +12,11 @@ document is at ``/openapi.json``.
 >>> folder = tempfile.mkdtemp()
 >>> Project.init(folder).close()
 >>> paths = create_app(folder).openapi()["paths"]
->>> sorted(p for p in paths if p == "/health" or p.startswith("/v1/"))
+>>> sorted(p for p in paths if p == "/health" or p.startswith("/v1/models"))
 ['/health', '/v1/models', '/v1/models/{name}/drift', '/v1/models/{name}/predict']
+>>> sorted(p for p in paths if p.startswith("/v1/recommenders"))  # doctest: +NORMALIZE_WHITESPACE
+['/v1/recommenders/{name}/events', '/v1/recommenders/{name}/metrics',
+ '/v1/recommenders/{name}/users/{user}']
 
 Run it with ``uvicorn`` (or ``dawn serve``), then
 ``curl -X POST localhost:8000/v1/models/NAME/predict -d '{"rows": [{"text": "hi"}]}'``.
