@@ -42,29 +42,12 @@ from dawn.errors import (
     SchemaError,
     close_matches,
 )
+from dawn.runtime.threads import kernel_threads
 
 __all__ = ["ServeSettings", "Service", "rows_frame"]
 
 MAX_CHECK_ROWS = 50_000  # most live rows one drift check reads
 PARALLEL_ROWS = 4096  # smaller requests score on the request's own thread only
-
-
-@contextlib.contextmanager
-def _threads_for(n_rows: int):
-    """Score small requests with one numba thread: waking a thread team costs more than
-    the work, and a server's cores are better spent on concurrent requests. (numba's
-    thread count is per calling thread, so this touches no other request.)"""
-    if n_rows >= PARALLEL_ROWS:
-        yield
-        return
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -404,7 +387,9 @@ class Service:
         model, text, columns = self._served(name)
         clf = model.classifier
         frame = rows_frame(rows, clf.featurizer, what=f"model {name!r} v{model.version}")
-        with _threads_for(len(frame)):
+        # small requests score with one numba thread: waking a thread team costs more than
+        # the work, and the server's cores serve concurrent requests (per-thread setting)
+        with kernel_threads(len(frame), PARALLEL_ROWS):
             proba = clf.predict_proba(frame)
         classes = list(model.classes or [str(j) for j in range(proba.shape[1])])
         ids = proba.argmax(axis=1)
