@@ -24,3 +24,21 @@ def shared_data_path(*parts: str) -> Path:
 def shared_data():
     """The ``shared_data_path`` helper as a fixture."""
     return shared_data_path
+
+
+def dawn_in_process(args, monkeypatch, capsys) -> tuple[int, str, str]:
+    """Run ``dawn ARGS...`` in this process as the entry point does: (code, out, err)."""
+    import sys
+
+    from dawn.cli import app
+    from dawn.cli._output import run_cli
+
+    monkeypatch.setattr(sys, "argv", ["dawn", *args])
+    monkeypatch.setenv("COLUMNS", "200")
+    code = 0
+    try:
+        run_cli(app)
+    except SystemExit as exc:
+        code = exc.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
-import typer
+from tests.conftest import dawn_in_process
 
-from dawn.cli import models as models_cmd
-from dawn.cli._output import run_cli
 from dawn.store import Project
 
 
 def cli(*args, monkeypatch, capsys):
-    """Run a registry command in this process as the `dawn` entry point does."""
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command("models")(models_cmd.models)
-    app.command("promote")(models_cmd.promote)
-    app.command("rollback")(models_cmd.rollback)
-    monkeypatch.setattr(sys, "argv", ["dawn", *args])
-    monkeypatch.setenv("COLUMNS", "200")
-    code = 0
-    try:
-        run_cli(app)
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
+    """Run `dawn ...` in this process (see tests/conftest.py)."""
+    return dawn_in_process([*args], monkeypatch, capsys)
 
 
 @pytest.fixture

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
-import typer
+from tests.conftest import dawn_in_process
 
-from dawn.cli import run as run_cmd
-from dawn.cli._output import run_cli
 from dawn.demo.run import write_demo_project
 
 
 def cli(*args, monkeypatch, capsys):
-    """Run the command in this process as the `dawn` entry point does: (code, out, err)."""
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command("run")(run_cmd.run)
-    app.command("other", hidden=True)(lambda: None)  # keep `run` a named sub-command
-    monkeypatch.setattr(sys, "argv", ["dawn", "run", *args])
-    monkeypatch.setenv("COLUMNS", "200")
-    code = 0
-    try:
-        run_cli(app)
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
+    """Run `dawn run ...` in this process (see tests/conftest.py)."""
+    return dawn_in_process(["run", *args], monkeypatch, capsys)
 
 
 @pytest.fixture

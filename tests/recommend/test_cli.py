@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-import typer
+from tests.conftest import dawn_in_process
 
-from dawn.cli._output import run_cli
-from dawn.cli.recommend import recommend_app
 from dawn.store import Project
 
 
 def cli(*args, monkeypatch, capsys):
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.add_typer(recommend_app, name="recommend")
-    monkeypatch.setattr(sys, "argv", ["dawn", "recommend", *args])
-    monkeypatch.setenv("COLUMNS", "200")
-    code = 0
-    try:
-        run_cli(app)
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
+    """Run `dawn recommend ...` in this process (see tests/conftest.py)."""
+    return dawn_in_process(["recommend", *args], monkeypatch, capsys)
 
 
 @pytest.fixture
