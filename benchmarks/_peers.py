@@ -85,12 +85,12 @@ def ensure_venv(name: str, *, quiet: bool = True) -> Path:
     return python
 
 
-def peer_version(name: str, module: str) -> str:
-    """``module.__version__`` as seen inside the peer's venv."""
+def peer_version(name: str, dist: str) -> str:
+    """Version of distribution ``dist`` installed in peer venv ``name`` ("?" if unknown)."""
     out = subprocess.run([str(venv_python(name)), "-c",
-                          f"import {module}; print({module}.__version__)"],
-                         check=True, capture_output=True, text=True)
-    return out.stdout.strip()
+                          f"import importlib.metadata as m; print(m.version({dist!r}))"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "?"
 
 
 def run_worker(name: str, script: Path | str, args: list[str], *,

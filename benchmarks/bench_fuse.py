@@ -571,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
 
     versions = {"dawn": f"{getattr(dawn, '__version__', 'dev')} ({_peers.dawn_commit()})"}
     if not args.no_peer:
-        versions["crowd-kit"] = _peers.peer_version("crowdkit", "crowdkit")
+        versions["crowd-kit"] = _peers.peer_version("crowdkit", "crowd-kit")
     versions.update({"numba": numba.__version__, "numpy": np.__version__,
                      "pandas": pd.__version__, "Python": sys.version.split()[0]})
     if args.json:

@@ -647,8 +647,8 @@ def main(argv: list[str] | None = None) -> int:
 
     versions = {"dawn": f"{getattr(dawn, '__version__', 'dev')} ({_peers.dawn_commit()})"}
     if PEER in sides:
-        versions["Evidently"] = _peer_version(PEER, "evidently")
-        versions["pandas (Evidently's venv)"] = _peer_version(PEER, "pandas")
+        versions["Evidently"] = _peers.peer_version(PEER, "evidently")
+        versions["pandas (Evidently's venv)"] = _peers.peer_version(PEER, "pandas")
     versions.update({"numba": numba.__version__, "numpy": np.__version__,
                      "pandas": pd.__version__, "Python": sys.version.split()[0]})
     if args.json:
@@ -663,16 +663,6 @@ def main(argv: list[str] | None = None) -> int:
         _peers.write_section("monitor", text)
         print(f"updated {_peers.BENCHMARKS_MD}", file=sys.stderr)
     return 0
-
-
-def _peer_version(name: str, dist: str) -> str:
-    """Version of distribution ``dist`` installed in peer venv ``name``."""
-    import _peers
-
-    out = subprocess.run([str(_peers.venv_python(name)), "-c",
-                          f"import importlib.metadata as m; print(m.version({dist!r}))"],
-                         capture_output=True, text=True)
-    return out.stdout.strip() or "?"
 
 
 if __name__ == "__main__":
